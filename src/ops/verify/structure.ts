@@ -1,0 +1,110 @@
+/**
+ * Structure check: every blob a snapshot references (listing blobs,
+ * chunk-list blobs, file chunks) is in the index, and every pack the index
+ * names for them exists in storage. Reads listings and chunk lists (small),
+ * never file data. Packs that no index lists are reported as orphans, not
+ * failures (an interrupted snapshot leaves some; prune removes them).
+ */
+import { toHex } from "../../core/crypto.js";
+import { IntegrityError } from "../../core/errors.js";
+import type { ChunkIndex } from "../../core/index-codec.js";
+import type { SnapshotManifest } from "../../core/manifest.js";
+import { ChunkReader } from "../../repo/chunk-reader.js";
+import { DATA_PREFIX, packIdFromKey } from "../../repo/layout.js";
+import { fileChunkIds, readListing } from "../../repo/listing.js";
+import type { Repository } from "../../repo/repository.js";
+
+/** One problem, naming what is damaged as precisely as known. */
+export interface Problem {
+  readonly snapshot?: string;
+  readonly source?: string;
+  readonly path?: string;
+  readonly chunk?: string;
+  readonly pack?: string;
+  readonly message: string;
+}
+
+export interface StructureReport {
+  readonly ok: boolean;
+  readonly snapshots: number;
+  readonly files: number;
+  /** Distinct chunks referenced by the checked snapshots. */
+  readonly chunks: number;
+  readonly packsReferenced: number;
+  readonly problems: Problem[];
+  /** Packs in storage that no index file lists (hex ids). */
+  readonly orphanPacks: string[];
+}
+
+/** Lists the packs present in storage: hex id -> size in bytes. */
+export async function listPacks(repo: Repository): Promise<Map<string, number>> {
+  const packs = new Map<string, number>();
+  for (const o of await repo.store.list(DATA_PREFIX)) {
+    const id = packIdFromKey(o.key);
+    if (id) packs.set(id, o.size);
+  }
+  return packs;
+}
+
+/**
+ * Checks the structure of `manifests` against `index` and the packs in storage.
+ * @returns every problem found (never throws for damage; throws StoreError when storage fails).
+ */
+export async function checkStructure(repo: Repository, index: ChunkIndex, manifests: readonly SnapshotManifest[]): Promise<StructureReport> {
+  const present = await listPacks(repo);
+  const reader = new ChunkReader(repo, index);
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  const packsUsed = new Set<string>();
+  let files = 0;
+
+  const check = (id: string, where: Omit<Problem, "message" | "chunk" | "pack">): boolean => {
+    if (seen.has(id)) return true;
+    const loc = index.get(Buffer.from(id, "hex"));
+    if (!loc) {
+      problems.push({ ...where, chunk: id, message: `chunk ${id} is not in the index` });
+      return false;
+    }
+    seen.add(id);
+    const pack = toHex(loc.packId);
+    packsUsed.add(pack);
+    if (!present.has(pack)) {
+      problems.push({ ...where, chunk: id, pack, message: `pack ${pack} holding chunk ${id} is missing` });
+      return false;
+    }
+    return true;
+  };
+
+  for (const m of manifests) {
+    for (const src of m.sources) {
+      const where = { snapshot: m.id, source: src.name };
+      if (!src.listing.every((id) => check(id, where))) continue;
+      let entries;
+      try {
+        entries = await readListing(reader, src.listing);
+      } catch (err) {
+        if (!(err instanceof IntegrityError)) throw err;
+        problems.push({ ...where, message: `listing cannot be read: ${err.message}` });
+        continue;
+      }
+      for (const e of entries) {
+        if (e.t !== "f") continue;
+        files++;
+        const at = { ...where, path: e.p };
+        if (e.cl && !e.cl.every((id) => check(id, at))) continue;
+        let ids: string[];
+        try {
+          ids = await fileChunkIds(reader, e);
+        } catch (err) {
+          if (!(err instanceof IntegrityError)) throw err;
+          problems.push({ ...at, message: `chunk list cannot be read: ${err.message}` });
+          continue;
+        }
+        for (const id of ids) if (!check(id, at)) break;
+      }
+    }
+  }
+  const indexed = new Set(index.packIds().map(toHex));
+  const orphanPacks = [...present.keys()].filter((p) => !indexed.has(p));
+  return { ok: problems.length === 0, snapshots: manifests.length, files, chunks: seen.size, packsReferenced: packsUsed.size, problems, orphanPacks };
+}

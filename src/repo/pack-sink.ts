@@ -1,0 +1,117 @@
+/**
+ * Where a snapshot's new chunks go: deduplicates against the repository
+ * index and the chunks already written in this run, groups the rest into
+ * frames and packs (src/core/pack.ts), and uploads finished packs with
+ * bounded concurrency. Nothing it writes is visible to readers until the
+ * caller writes the index file (`finish`) and then the manifest.
+ */
+import { toHex } from "../core/crypto.js";
+import type { ChunkIndex } from "../core/index-codec.js";
+import { PackBuilder, type PackEntry } from "../core/pack.js";
+import type { Repository } from "./repository.js";
+
+/** Kinds of chunk: 0 = file data, 1 = tree (listings, chunk lists). */
+export type ChunkKind = 0 | 1;
+
+/** Counters of one run. Bytes are stored (sealed) bytes. */
+export interface SinkStats {
+  chunksNew: number;
+  chunksTotal: number;
+  packsWritten: number;
+  /** Bytes of the packs written. */
+  bytesAdded: number;
+}
+
+export class PackSink {
+  private builder: PackBuilder;
+  /** Ids (hex) of chunks in the pack being built, so a chunk repeated within one pack is stored once. */
+  private pending = new Set<string>();
+  private uploads = new Set<Promise<void>>();
+  private failure: unknown;
+  /** Packs uploaded in this run, for the index file. */
+  readonly written: { packId: Uint8Array; entries: PackEntry[] }[] = [];
+  readonly stats: SinkStats = { chunksNew: 0, chunksTotal: 0, packsWritten: 0, bytesAdded: 0 };
+
+  constructor(
+    private readonly repo: Repository,
+    /** The repository index; packs finished in this run are added to it. */
+    readonly index: ChunkIndex,
+    private readonly uploadConcurrency = 2,
+  ) {
+    this.builder = this.newBuilder();
+  }
+
+  private newBuilder(): PackBuilder {
+    return new PackBuilder({ encKey: this.repo.keys.encKey, frameTarget: this.repo.config.frameTarget, packTarget: this.repo.config.packTarget });
+  }
+
+  /**
+   * Stores `data` unless a chunk with the same id exists.
+   * @returns the chunk id (32 bytes).
+   * @throws whatever a failed pack upload threw (uploads run in the background).
+   */
+  async add(data: Uint8Array, kind: ChunkKind): Promise<Uint8Array> {
+    if (this.failure) throw this.failure;
+    const id = this.repo.chunkId(data);
+    this.stats.chunksTotal++;
+    if (this.index.has(id)) return id;
+    const hex = toHex(id);
+    if (this.pending.has(hex)) return id;
+    this.pending.add(hex);
+    this.builder.add(id, kind, data);
+    this.stats.chunksNew++;
+    if (this.builder.full) await this.sealPack();
+    return id;
+  }
+
+  /** True when the chunk is stored or pending in this run. */
+  has(id: Uint8Array): boolean {
+    return this.index.has(id) || this.pending.has(toHex(id));
+  }
+
+  private async sealPack(): Promise<void> {
+    if (this.builder.count === 0) return;
+    const { bytes, packId, entries } = this.builder.finish();
+    this.builder = this.newBuilder();
+    while (this.uploads.size >= this.uploadConcurrency) await Promise.race(this.uploads);
+    if (this.failure) throw this.failure;
+    const upload = this.repo
+      .putPack(packId, bytes)
+      .then(() => {
+        this.index.addPack(packId, entries);
+        this.written.push({ packId, entries });
+        this.stats.packsWritten++;
+        this.stats.bytesAdded += bytes.length;
+      })
+      .catch((err: unknown) => {
+        this.failure ??= err;
+      })
+      .finally(() => {
+        this.uploads.delete(upload);
+      });
+    this.uploads.add(upload);
+    // Chunks of this pack are now found through `index` once uploaded; until then keep them pending.
+    const ids = entries.map((e) => toHex(e.id));
+    void upload.then(() => ids.forEach((h) => this.pending.delete(h)));
+  }
+
+  /**
+   * Seals the last pack, waits for every upload, and writes the index file
+   * listing the packs of this run (packs -> index; the caller then writes the manifest).
+   * @returns the index file name, or undefined when nothing new was written.
+   */
+  async finish(): Promise<{ indexFile: string | undefined; indexBytes: number }> {
+    await this.sealPack();
+    await Promise.all(this.uploads);
+    if (this.failure) throw this.failure;
+    if (this.written.length === 0) return { indexFile: undefined, indexBytes: 0 };
+    const { name, bytes } = await this.repo.writeIndexFile(this.written);
+    this.stats.bytesAdded += bytes;
+    return { indexFile: name, indexBytes: bytes };
+  }
+
+  /** Waits for uploads in flight (after a failure elsewhere), ignoring their errors. */
+  async abandon(): Promise<void> {
+    await Promise.allSettled([...this.uploads]);
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * A repository on an ObjectStore: its config, its keys, and typed access to
+ * snapshots, index files, packs and annotations. Higher-level work (writing
+ * a snapshot, restoring, verifying) lives in `src/ops` and uses this class.
+ * Format: docs/format.md.
+ */
+import { hostname } from "node:os";
+import { hmac, random, toHex } from "../core/crypto.js";
+import { openJson, sealJson } from "../core/envelope.js";
+import { ConfigError, IntegrityError, NotARepositoryError, NotFoundError, ObjectExistsError } from "../core/errors.js";
+import { ChunkIndex, decodeIndexFile, encodeIndexFile } from "../core/index-codec.js";
+import { createKeySlot, deriveKeys, openKeySlots, type KeySlot, type RepoKeys, type Secret } from "../core/keyslot.js";
+import type { SnapshotManifest } from "../core/manifest.js";
+import type { PackEntry } from "../core/pack.js";
+import { isSnapshotId, parseSnapshotId } from "../core/snapshot-id.js";
+import { probeCapabilities, type StoreCapabilities } from "../store/probe.js";
+import type { ObjectStore } from "../store/types.js";
+import { CONFIG_KEY, INDEX_PREFIX, KEYS_PREFIX, SNAPSHOTS_PREFIX, indexKey, keySlotKey, packKey, snapshotKey } from "./layout.js";
+import { mapLimit } from "../core/concurrency.js";
+
+export const REPO_FORMAT = 1;
+
+/** The plaintext `config` object: nothing secret, enough to open the key slots. */
+export interface RepoConfig {
+  readonly format: typeof REPO_FORMAT;
+  /** 32 hex digits, random; binds key slots and names the local cache. */
+  readonly id: string;
+  readonly createdAt: string;
+  /** Target pack size in bytes (default 16 MiB). */
+  readonly packTarget: number;
+  /** Target plaintext bytes per frame (default 64 KiB): small chunks are compressed and sealed together. */
+  readonly frameTarget: number;
+  /** Target chunk size for SQLite databases in bytes (rounded up to a multiple of the page size). */
+  readonly sqliteChunk: number;
+  /** What `init` found the store can do. */
+  readonly capabilities: StoreCapabilities;
+}
+
+/** Options of `Repository.init`. */
+export interface InitOptions {
+  readonly packTarget?: number;
+  readonly frameTarget?: number;
+  readonly sqliteChunk?: number;
+  readonly now?: Date;
+  /** scrypt cost for the first password slot (tests lower it). */
+  readonly scryptN?: number;
+}
+
+/** A snapshot as listed: its manifest plus where it came from. */
+export type SnapshotSummary = SnapshotManifest;
+
+export class Repository {
+  private constructor(
+    readonly store: ObjectStore,
+    readonly config: RepoConfig,
+    readonly keys: RepoKeys,
+    /** The slot that opened the repository. */
+    readonly slot: KeySlot,
+    private readonly master: Uint8Array,
+  ) {}
+
+  /**
+   * Creates a repository: probes the store, writes `config` (conditional create) and the first key slot.
+   * @throws ConfigError when a repository already exists there.
+   */
+  static async init(store: ObjectStore, secret: Secret, options: InitOptions = {}): Promise<Repository> {
+    if (await store.stat(CONFIG_KEY)) throw new ConfigError(`a repository already exists at ${store.location}`, { field: "repository" });
+    const capabilities = await probeCapabilities(store);
+    const now = options.now ?? new Date();
+    const config: RepoConfig = {
+      format: REPO_FORMAT,
+      id: toHex(random(16)),
+      createdAt: now.toISOString(),
+      packTarget: options.packTarget ?? 16 * 1024 * 1024,
+      frameTarget: options.frameTarget ?? 64 * 1024,
+      sqliteChunk: options.sqliteChunk ?? 4096,
+      capabilities,
+    };
+    const master = random(32);
+    const slot = createKeySlot(master, secret, config.id, {
+      id: toHex(random(8)),
+      host: hostname(),
+      now,
+      label: "initial",
+      ...(options.scryptN ? { scrypt: { N: options.scryptN, r: 8, p: 1 } } : {}),
+    });
+    // The key slot goes first: a config without a slot would be a repository nobody can open.
+    await store.put(keySlotKey(slot.id), new TextEncoder().encode(JSON.stringify(slot, null, 2)));
+    try {
+      await store.put(CONFIG_KEY, new TextEncoder().encode(JSON.stringify(config, null, 2)), { ifNoneMatch: true });
+    } catch (err) {
+      if (err instanceof ObjectExistsError) throw new ConfigError(`a repository already exists at ${store.location}`, { field: "repository" });
+      throw err;
+    }
+    return new Repository(store, config, deriveKeys(master), slot, master);
+  }
+
+  /**
+   * Opens an existing repository with a password or raw key.
+   * @throws NotARepositoryError when there is no readable `config`.
+   * @throws WrongKeyError when no slot opens.
+   */
+  static async open(store: ObjectStore, secret: Secret): Promise<Repository> {
+    const config = await readConfig(store);
+    const slots = await listKeySlots(store);
+    const { master, slot } = openKeySlots(slots, secret, config.id);
+    return new Repository(store, config, deriveKeys(master), slot, master);
+  }
+
+  /** The chunk id of `data`: HMAC-SHA-256 under the repository's id key. */
+  chunkId(data: Uint8Array): Uint8Array {
+    return hmac(this.keys.idKey, data);
+  }
+
+  // ---- key slots -------------------------------------------------------
+
+  /** Every key slot (metadata only; wrapped secrets stay wrapped). */
+  listKeySlots(): Promise<KeySlot[]> {
+    return listKeySlots(this.store);
+  }
+
+  /** Adds a slot for `secret` and returns it. */
+  async addKeySlot(secret: Secret, label?: string, scryptN?: number): Promise<KeySlot> {
+    const slot = createKeySlot(this.master, secret, this.config.id, {
+      id: toHex(random(8)),
+      host: hostname(),
+      now: new Date(),
+      ...(label ? { label } : {}),
+      ...(scryptN ? { scrypt: { N: scryptN, r: 8, p: 1 } } : {}),
+    });
+    await this.store.put(keySlotKey(slot.id), new TextEncoder().encode(JSON.stringify(slot, null, 2)), { ifNoneMatch: true });
+    return slot;
+  }
+
+  /**
+   * Removes a slot.
+   * @throws ConfigError when it is the last slot, or the slot in use (`allowCurrent` false).
+   * @throws NotFoundError when no slot has that id.
+   */
+  async removeKeySlot(id: string, allowCurrent = false): Promise<void> {
+    const slots = await this.listKeySlots();
+    if (!slots.some((s) => s.id === id)) throw new NotFoundError(`no key slot with id ${id}`, { keyId: id });
+    if (slots.length <= 1) throw new ConfigError("refusing to remove the last key slot: the repository could never be opened again", { keyId: id });
+    if (id === this.slot.id && !allowCurrent) throw new ConfigError(`key slot ${id} is the one in use; open the repository with another key to remove it`, { keyId: id });
+    await this.store.delete(keySlotKey(id));
+  }
+
+  // ---- snapshots -------------------------------------------------------
+
+  /** Ids of all committed snapshots, oldest first. */
+  async listSnapshotIds(): Promise<string[]> {
+    const objects = await this.store.list(SNAPSHOTS_PREFIX);
+    return objects.map((o) => o.key.slice(SNAPSHOTS_PREFIX.length)).filter(isSnapshotId).sort();
+  }
+
+  /** Every snapshot manifest, oldest first. */
+  async listSnapshots(): Promise<SnapshotSummary[]> {
+    const ids = await this.listSnapshotIds();
+    return mapLimit(ids, 8, (id) => this.loadManifest(id));
+  }
+
+  /**
+   * Reads and authenticates one manifest.
+   * @throws NotFoundError, IntegrityError (also when the id inside does not match the key).
+   */
+  async loadManifest(id: string): Promise<SnapshotManifest> {
+    const key = snapshotKey(id);
+    const manifest = openJson<SnapshotManifest>(this.keys.encKey, "manifest", await this.store.get(key), key);
+    if (manifest.id !== id) throw new IntegrityError(`${key}: manifest carries id ${manifest.id}`, { key, snapshot: id });
+    return manifest;
+  }
+
+  /** Writes a manifest: the commit point of a snapshot. Conditional create, so an id is never reused. */
+  async saveManifest(manifest: SnapshotManifest): Promise<void> {
+    parseSnapshotId(manifest.id);
+    await this.store.put(snapshotKey(manifest.id), sealJson(this.keys.encKey, "manifest", manifest), { ifNoneMatch: true });
+  }
+
+  /** Removes a manifest (forget). */
+  async deleteManifest(id: string): Promise<void> {
+    await this.store.delete(snapshotKey(id));
+  }
+
+  // ---- packs and index -------------------------------------------------
+
+  /** Stores a finished pack under its id. */
+  async putPack(packId: Uint8Array, bytes: Uint8Array): Promise<void> {
+    await this.store.put(packKey(packId), bytes);
+  }
+
+  /** Names of all index files. */
+  async listIndexFiles(): Promise<string[]> {
+    return (await this.store.list(INDEX_PREFIX)).map((o) => o.key.slice(INDEX_PREFIX.length));
+  }
+
+  /** Reads one index file. @throws IntegrityError, NotFoundError. */
+  async readIndexFile(name: string): Promise<{ packs: { packId: Uint8Array; entries: PackEntry[] }[]; supersedes: string[] }> {
+    const key = indexKey(name);
+    try {
+      return decodeIndexFile(this.keys.encKey, await this.store.get(key));
+    } catch (err) {
+      if (err instanceof IntegrityError) throw new IntegrityError(`index file ${key} is damaged: ${err.message}`, { key }, { cause: err });
+      throw err;
+    }
+  }
+
+  /**
+   * Loads every index file into one in-memory index. Index files are the
+   * only proof used that a chunk exists; duplicates are tolerated.
+   * @returns the index and the names of the files read.
+   */
+  async loadIndex(): Promise<{ index: ChunkIndex; files: string[] }> {
+    const files = await this.listIndexFiles();
+    const index = new ChunkIndex();
+    const decoded = await mapLimit(files, 4, (name) => this.readIndexFile(name));
+    for (const file of decoded) for (const p of file.packs) index.addPack(p.packId, p.entries);
+    return { index, files };
+  }
+
+  /** Writes a new index file for `packs` and returns its name. */
+  async writeIndexFile(packs: readonly { packId: Uint8Array; entries: PackEntry[] }[], supersedes: readonly string[] = []): Promise<{ name: string; bytes: number }> {
+    const name = toHex(random(16));
+    const bytes = encodeIndexFile(this.keys.encKey, { packs: [...packs], supersedes: [...supersedes] });
+    await this.store.put(indexKey(name), bytes, { ifNoneMatch: true });
+    return { name, bytes: bytes.length };
+  }
+}
+
+/** Reads and checks the plaintext config. @throws NotARepositoryError. */
+export async function readConfig(store: ObjectStore): Promise<RepoConfig> {
+  let raw: Uint8Array;
+  try {
+    raw = await store.get(CONFIG_KEY);
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new NotARepositoryError(`not a restorable repository: ${store.location} (no config object; run \`restorable init\` first)`, { location: store.location });
+    throw err;
+  }
+  let config: RepoConfig;
+  try {
+    config = JSON.parse(new TextDecoder().decode(raw)) as RepoConfig;
+  } catch (err) {
+    throw new NotARepositoryError(`not a restorable repository: ${store.location} (config is not JSON)`, { location: store.location }, { cause: err });
+  }
+  if (config.format !== REPO_FORMAT || typeof config.id !== "string") {
+    throw new NotARepositoryError(`${store.location}: unsupported repository format ${String(config.format)} (this version reads format ${REPO_FORMAT})`, { location: store.location });
+  }
+  return config;
+}
+
+async function listKeySlots(store: ObjectStore): Promise<KeySlot[]> {
+  const objects = await store.list(KEYS_PREFIX);
+  return mapLimit(objects, 8, async (o) => JSON.parse(new TextDecoder().decode(await store.get(o.key))) as KeySlot);
+}
