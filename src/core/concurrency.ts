@@ -1,17 +1,30 @@
 /**
- * Maps `items` through async `fn` with at most `limit` calls in flight,
- * keeping the input order in the result. The first rejection rejects the
- * whole call (calls already started finish in the background).
+ * Runs `worker` over `items` with at most `limit` calls in flight; results keep
+ * the order of `items`. The first rejection is rethrown once the calls already
+ * started have settled (no new call starts after a failure).
  */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  worker: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!, i);
+  let failed = false;
+  let firstError: unknown;
+  const lane = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await worker(items[index] as T, index);
+      } catch (error) {
+        if (!failed) firstError = error;
+        failed = true;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane);
+  await Promise.all(lanes);
+  if (failed) throw firstError;
   return results;
 }

@@ -4,7 +4,7 @@
  * verify every byte, and catch damage.
  */
 import { execFileSync } from "node:child_process";
-import { appendFile, readFile, readdir, writeFile } from "node:fs/promises";
+import { appendFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,20 +15,37 @@ import { restore } from "../../src/ops/restore/restore.js";
 import { verify } from "../../src/ops/verify/verify.js";
 import { repairIndex } from "../../src/ops/repair/repair-index.js";
 import { LocalStore } from "../../src/store/local.js";
+import { S3Store } from "../../src/store/s3.js";
+import type { ObjectStore } from "../../src/store/types.js";
 import { expectSameTree, makeAppTree, tempDir } from "../helpers/fixtures.js";
+import { startMinio, type MinioServer } from "../helpers/minio.js";
 
 const password = { kind: "password", password: "correct horse" } as const;
 
-describe("snapshot, restore, verify on a local folder", () => {
+let minio: MinioServer | undefined;
+afterAll(async () => minio?.stop());
+
+/** Each backend the repository runs on: a local folder, and S3 on a real MinIO. */
+const backends: [string, (dir: string) => Promise<ObjectStore>][] = [
+  ["a local folder", async (dir) => new LocalStore(join(dir, "repo"))],
+  ["S3 (MinIO)", async () => {
+    minio ??= await startMinio();
+    return new S3Store({ bucket: minio.bucket, prefix: "roundtrip", endpoint: minio.endpoint, region: minio.region, forcePathStyle: true, credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey } });
+  }],
+];
+
+describe.each(backends)("snapshot, restore, verify on %s", (_name, makeStore) => {
   let dir: { path: string; cleanup: () => Promise<void> };
   let src: string;
   let repo: Repository;
+  let store: ObjectStore;
 
   beforeAll(async () => {
     dir = await tempDir();
     src = join(dir.path, "app");
     await makeAppTree(src);
-    repo = await Repository.init(new LocalStore(join(dir.path, "repo")), password, { scryptN: 1024 });
+    store = await makeStore(dir.path);
+    repo = await Repository.init(store, password, { scryptN: 1024 });
   });
   afterAll(() => dir.cleanup());
 
@@ -69,13 +86,11 @@ describe("snapshot, restore, verify on a local folder", () => {
   });
 
   it("refuses the wrong password and a second init", async () => {
-    const store = new LocalStore(join(dir.path, "repo"));
     await expect(Repository.open(store, { kind: "password", password: "nope" })).rejects.toBeInstanceOf(WrongKeyError);
     await expect(Repository.init(store, password, { scryptN: 1024 })).rejects.toBeInstanceOf(ConfigError);
   });
 
   it("rebuilds a lost index from the pack headers", async () => {
-    const store = new LocalStore(join(dir.path, "repo"));
     for (const name of await repo.listIndexFiles()) await store.delete(`index/${name}`);
     const broken = await verify(repo, await repo.listSnapshots(), { annotate: false });
     expect(broken.ok).toBe(false);
@@ -88,18 +103,12 @@ describe("snapshot, restore, verify on a local folder", () => {
 
   it("names the snapshot and file of a flipped byte, and restore of that file fails loudly", async () => {
     const manifest = (await repo.listSnapshots())[0]!;
-    // The biggest pack holds random.bin: flip one byte in the middle.
-    const packDir = join(dir.path, "repo", "data");
-    const packs: { path: string; size: number }[] = [];
-    for (const sub of await readdir(packDir)) for (const f of await readdir(join(packDir, sub))) {
-      const path = join(packDir, sub, f);
-      packs.push({ path, size: (await readFile(path)).length });
-    }
-    packs.sort((a, b) => b.size - a.size);
-    const victim = packs[0]!.path;
-    const bytes = await readFile(victim);
-    bytes[Math.floor(bytes.length / 2)] ^= 0x40; // the middle of the pack lies in random.bin (3 MiB of ~3.3)
-    await writeFile(victim, bytes);
+    // The biggest pack holds random.bin: flip one byte in the middle (random.bin is 3 MiB of its ~3.3).
+    const packs = (await store.list("data/")).sort((a, b) => b.size - a.size);
+    const victim = packs[0]!.key;
+    const bytes = new Uint8Array(await store.get(victim));
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x40;
+    await store.put(victim, bytes);
     const report = await verify(repo, [manifest], { readData: true, annotate: false });
     expect(report.ok).toBe(false);
     const named = report.snapshots[0]!.problems.filter((p) => p.path);
