@@ -10,7 +10,7 @@ import path from "node:path";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError, NotFoundError, ObjectExistsError, StoreError } from "../../src/core/errors.js";
-import { mapLimit } from "../../src/store/concurrency.js";
+import { mapLimit } from "../../src/core/concurrency.js";
 import {
   FaultyStore,
   LocalStore,
