@@ -17,6 +17,7 @@ import { probeCapabilities, type StoreCapabilities } from "../store/probe.js";
 import type { ObjectStore } from "../store/types.js";
 import { CONFIG_KEY, INDEX_PREFIX, KEYS_PREFIX, SNAPSHOTS_PREFIX, indexKey, keySlotKey, packKey, snapshotKey } from "./layout.js";
 import { mapLimit } from "../core/concurrency.js";
+import { IndexCache } from "./index-cache.js";
 
 export const REPO_FORMAT = 1;
 
@@ -50,6 +51,8 @@ export interface InitOptions {
 export type SnapshotSummary = SnapshotManifest;
 
 export class Repository {
+  private indexCache: IndexCache | undefined;
+
   private constructor(
     readonly store: ObjectStore,
     readonly config: RepoConfig,
@@ -105,6 +108,14 @@ export class Repository {
     const slots = await listKeySlots(store);
     const { master, slot } = openKeySlots(slots, secret, config.id);
     return new Repository(store, config, deriveKeys(master), slot, master);
+  }
+
+  /**
+   * Keeps copies of index files under `root` (e.g. `~/.cache/restorable`) to
+   * save downloads; see `IndexCache` for why this never weakens checks.
+   */
+  useIndexCache(root: string): void {
+    this.indexCache = new IndexCache(root, this.config.id);
   }
 
   /** The chunk id of `data`: HMAC-SHA-256 under the repository's id key. */
@@ -193,11 +204,25 @@ export class Repository {
     return (await this.store.list(INDEX_PREFIX)).map((o) => o.key.slice(INDEX_PREFIX.length));
   }
 
-  /** Reads one index file. @throws IntegrityError, NotFoundError. */
-  async readIndexFile(name: string): Promise<{ packs: { packId: Uint8Array; entries: PackEntry[] }[]; supersedes: string[] }> {
+  /**
+   * Reads one index file (from the local cache when it holds the same name and `size`).
+   * @throws IntegrityError, NotFoundError.
+   */
+  async readIndexFile(name: string, size?: number): Promise<{ packs: { packId: Uint8Array; entries: PackEntry[] }[]; supersedes: string[] }> {
     const key = indexKey(name);
     try {
-      return decodeIndexFile(this.keys.encKey, await this.store.get(key));
+      const cached = size !== undefined ? await this.indexCache?.get(name, size) : undefined;
+      if (cached) {
+        try {
+          return decodeIndexFile(this.keys.encKey, cached);
+        } catch {
+          // A damaged cache entry: fall through to the store.
+        }
+      }
+      const bytes = await this.store.get(key);
+      const decoded = decodeIndexFile(this.keys.encKey, bytes);
+      await this.indexCache?.put(name, bytes);
+      return decoded;
     } catch (err) {
       if (err instanceof IntegrityError) throw new IntegrityError(`index file ${key} is damaged: ${err.message}`, { key }, { cause: err });
       throw err;
@@ -210,9 +235,11 @@ export class Repository {
    * @returns the index and the names of the files read.
    */
   async loadIndex(): Promise<{ index: ChunkIndex; files: string[] }> {
-    const files = await this.listIndexFiles();
+    const listed = (await this.store.list(INDEX_PREFIX)).map((o) => ({ name: o.key.slice(INDEX_PREFIX.length), size: o.size }));
+    const files = listed.map((f) => f.name);
     const index = new ChunkIndex();
-    const decoded = await mapLimit(files, 4, (name) => this.readIndexFile(name));
+    const decoded = await mapLimit(listed, 4, (f) => this.readIndexFile(f.name, f.size));
+    await this.indexCache?.prune(new Set(files));
     for (const file of decoded) for (const p of file.packs) index.addPack(p.packId, p.entries);
     return { index, files };
   }
