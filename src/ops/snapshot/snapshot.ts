@@ -7,7 +7,7 @@
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { SourceError } from "../../core/errors.js";
 import { makeGearTable } from "../../core/fastcdc.js";
@@ -221,7 +221,8 @@ async function* readSource(spec: SourceSpec, tempDir: string, env: Record<string
       tempDir,
     }, { onWarning });
   } else if (spec.kind === "sqlite") {
-    yield await sqliteFileSource(resolve(spec.path), tempDir);
+    // A declared database is restored as <target>/<source name>/<its file name>.
+    yield { ...(await sqliteFileSource(resolve(spec.path), tempDir)), path: basename(spec.path) };
   } else {
     yield await runCommandSource({ command: [...spec.command], name: spec.filename ?? spec.name, tempDir, env });
   }

@@ -1,0 +1,346 @@
+/**
+ * Directory source: walks a folder tree and yields one SourceEntry per
+ * directory, regular file and symlink, with SQLite databases copied
+ * consistently (see sqlite-capture.ts) instead of read as they are.
+ */
+
+import { randomUUID } from "node:crypto";
+import type { Stats } from "node:fs";
+import { constants } from "node:fs";
+import { lstat, open, readdir, readlink, rm, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { ConfigError, InterruptedError, SourceError } from "../core/errors.js";
+import { errnoCode, fsSourceError } from "./fs-errors.js";
+import { makePathFilter, type PathFilter } from "./path-filter.js";
+import { captureSqlite } from "./sqlite-capture.js";
+import { isSqliteFile, SQLITE_SIBLING_SUFFIXES } from "./sqlite-detect.js";
+import type { SourceEntry, SourceWarning, SqliteCapture } from "./types.js";
+
+/** Options of {@link walkDirectory}. */
+export interface WalkOptions {
+  /** Globs (picomatch) on the path relative to the root; when set, only matching files and the directories leading to them are kept. */
+  readonly include?: readonly string[];
+  /** Globs (picomatch) on the path relative to the root; a matching entry is dropped and a matching directory is not descended into. */
+  readonly exclude?: readonly string[];
+  /**
+   * "auto": a regular file with the SQLite header is copied with captureSqlite
+   * and its -wal/-shm/-journal siblings are not yielded. "never": every file is
+   * read as it is (and SQLite siblings are yielded like any file).
+   */
+  readonly sqlite: "auto" | "never";
+  /** Existing folder for the SQLite copies; required with `sqlite: "auto"`. Never walked even if inside the root. */
+  readonly tempDir?: string;
+}
+
+/** Callbacks of {@link walkDirectory}. */
+export interface WalkHooks {
+  /** Receives non-fatal problems: skipped sockets/FIFOs/devices, vanished files, databases stored as plain files. */
+  readonly onWarning?: (warning: SourceWarning) => void;
+  /** Aborting makes the walk throw InterruptedError at the next entry. */
+  readonly signal?: AbortSignal;
+}
+
+interface WalkContext {
+  readonly filter: PathFilter;
+  readonly sqlite: "auto" | "never";
+  readonly tempDir: string | undefined;
+  readonly warn: (path: string, message: string) => void;
+  readonly signal: AbortSignal | undefined;
+}
+
+interface Child {
+  readonly name: string;
+  readonly abs: string;
+  readonly rel: string;
+  readonly st: Stats;
+}
+
+/** An ancestor directory kept back until a descendant is kept (include patterns). */
+interface Pending {
+  readonly entry: SourceEntry;
+  emitted: boolean;
+}
+
+function metadata(rel: string, st: Stats): Pick<SourceEntry, "path" | "mode" | "uid" | "gid" | "mtimeMs" | "ctimeMs" | "ino"> {
+  return { path: rel, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
+}
+
+function plainFileEntry(rel: string, abs: string, st: Stats): SourceEntry {
+  return { ...metadata(rel, st), type: "file", size: st.size, contentPath: abs, chunking: { mode: "cdc" }, reusable: true };
+}
+
+/** Fixed chunk size for a database copy: max(pageSize, 4096) bytes, always a multiple of the page size (a power of two). */
+export function sqliteChunkSize(pageSize: number): number {
+  return Math.max(pageSize, 4096);
+}
+
+function sqliteEntry(rel: string, st: Stats, copyPath: string, copySize: number, capture: SqliteCapture): SourceEntry {
+  return {
+    ...metadata(rel, st),
+    type: "file",
+    size: copySize,
+    contentPath: copyPath,
+    chunking: { mode: "fixed", size: sqliteChunkSize(capture.pageSize) },
+    sqlite: capture,
+    reusable: false,
+  };
+}
+
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** Open and close a file to prove it is readable (O_NONBLOCK: never blocks). */
+async function assertReadable(abs: string): Promise<void> {
+  try {
+    const h = await open(abs, constants.O_RDONLY | constants.O_NONBLOCK);
+    await h.close();
+  } catch (err) {
+    throw fsSourceError("cannot read", abs, err);
+  }
+}
+
+/** Copy a database into tempDir; returns its entry, or undefined when SQLite refused it (SourceError). */
+async function tryCaptureEntry(ctx: WalkContext, child: Child): Promise<SourceEntry | undefined> {
+  const dest = join(ctx.tempDir as string, `sqlite-${randomUUID()}.db`);
+  try {
+    const capture = await captureSqlite(child.abs, dest, { signal: ctx.signal });
+    const copySize = (await stat(dest)).size;
+    return sqliteEntry(child.rel, child.st, dest, copySize, capture);
+  } catch (err) {
+    await rm(dest, { force: true });
+    if (!(err instanceof SourceError)) throw err;
+    ctx.warn(child.rel, `has a SQLite header but could not be copied as a database; stored as a plain file: ${err.message}`);
+    return undefined;
+  }
+}
+
+/** Lists, sorts (byte order) and lstat()s the children of a directory; vanished ones are skipped with a warning. */
+async function listChildren(ctx: WalkContext, dirAbs: string, dirRel: string): Promise<Child[] | undefined> {
+  let names: string[];
+  try {
+    names = await readdir(dirAbs);
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") {
+      ctx.warn(dirRel, "directory vanished during the walk");
+      return undefined;
+    }
+    throw fsSourceError("cannot read directory", dirAbs, err);
+  }
+  names.sort(byteOrder);
+  const children: Child[] = [];
+  for (const name of names) {
+    const abs = join(dirAbs, name);
+    const rel = dirRel === "" ? name : `${dirRel}/${name}`;
+    try {
+      children.push({ name, abs, rel, st: await lstat(abs) });
+    } catch (err) {
+      if (errnoCode(err) !== "ENOENT") throw fsSourceError("cannot stat", abs, err);
+      ctx.warn(rel, "vanished during the walk");
+    }
+  }
+  return children;
+}
+
+/** Per-directory memo of "has the SQLite header", used for databases and for their siblings. */
+function sqliteProbe(children: readonly Child[]): (name: string) => Promise<boolean> {
+  const byName = new Map(children.map((c) => [c.name, c]));
+  const memo = new Map<string, Promise<boolean>>();
+  return (name) => {
+    let p = memo.get(name);
+    if (!p) {
+      const c = byName.get(name);
+      p = c && c.st.isFile() ? isSqliteFile(c.abs) : Promise.resolve(false);
+      memo.set(name, p);
+    }
+    return p;
+  };
+}
+
+/** True when `name` is `<db>-wal`, `<db>-shm` or `<db>-journal` of a SQLite database in the same directory. */
+async function isSqliteSibling(name: string, probe: (name: string) => Promise<boolean>): Promise<boolean> {
+  for (const suffix of SQLITE_SIBLING_SUFFIXES) {
+    if (name.length > suffix.length && name.endsWith(suffix)) {
+      // An unreadable base is not treated as a database (its own entry reports the error if it is kept).
+      if (await probe(name.slice(0, -suffix.length)).catch(() => false)) return true;
+    }
+  }
+  return false;
+}
+
+async function fileEntry(ctx: WalkContext, child: Child, probe: (name: string) => Promise<boolean>): Promise<SourceEntry> {
+  if (ctx.sqlite === "auto" && (await probe(child.name))) {
+    const captured = await tryCaptureEntry(ctx, child);
+    if (captured) return captured;
+  } else {
+    await assertReadable(child.abs);
+  }
+  return plainFileEntry(child.rel, child.abs, child.st);
+}
+
+async function* walkTree(
+  ctx: WalkContext,
+  dirAbs: string,
+  dirRel: string,
+  ancestorIncluded: boolean,
+  pending: Pending[],
+): AsyncGenerator<SourceEntry> {
+  const children = await listChildren(ctx, dirAbs, dirRel);
+  if (!children) return;
+  const probe = sqliteProbe(children);
+  async function* flushPending(): AsyncGenerator<SourceEntry> {
+    for (const p of pending) {
+      if (!p.emitted) {
+        p.emitted = true;
+        yield p.entry;
+      }
+    }
+  }
+  for (const child of children) {
+    if (ctx.signal?.aborted) throw new InterruptedError("directory walk interrupted");
+    const { st, rel, abs } = child;
+    if (ctx.filter.excluded(rel)) continue;
+    if (ctx.tempDir !== undefined && abs === ctx.tempDir) continue;
+    const included = ancestorIncluded || ctx.filter.included(rel);
+    if (st.isDirectory()) {
+      const entry: SourceEntry = { ...metadata(rel, st), type: "dir", size: 0, reusable: false };
+      if (included) {
+        yield* flushPending();
+        yield entry;
+        yield* walkTree(ctx, abs, rel, true, []);
+      } else if (ctx.filter.mayContainIncluded(rel)) {
+        const mine: Pending = { entry, emitted: false };
+        yield* walkTree(ctx, abs, rel, false, [...pending, mine]);
+      }
+      continue;
+    }
+    if (st.isSymbolicLink()) {
+      if (!included) continue;
+      let linkTarget: string;
+      try {
+        linkTarget = await readlink(abs);
+      } catch (err) {
+        throw fsSourceError("cannot read symlink", abs, err);
+      }
+      yield* flushPending();
+      yield { ...metadata(rel, st), type: "symlink", size: 0, linkTarget, reusable: false };
+      continue;
+    }
+    if (st.isFile()) {
+      if (!included) continue;
+      if (ctx.sqlite === "auto" && (await isSqliteSibling(child.name, probe))) continue;
+      const entry = await fileEntry(ctx, child, probe);
+      yield* flushPending();
+      yield entry;
+      continue;
+    }
+    const kind = st.isFIFO() ? "FIFO" : st.isSocket() ? "socket" : st.isBlockDevice() ? "block device" : st.isCharacterDevice() ? "character device" : "special file";
+    if (included) ctx.warn(rel, `skipped: a ${kind} is not backed up`);
+  }
+}
+
+/**
+ * Walk the tree under `root` and yield its entries: parents before children,
+ * the children of a directory sorted by name in byte order (UTF-8), the root
+ * itself first with path "". The root may be a symlink (followed); nothing
+ * under it is followed: symlinks are yielded with `linkTarget` from readlink.
+ *
+ * Entries: directories (size 0), symlinks (size 0), regular files
+ * (`contentPath` = the original, chunking cdc, reusable true). Sockets, FIFOs
+ * and devices are skipped with a warning. With `sqlite: "auto"`, a file with
+ * the SQLite header is copied into `tempDir` (chunking fixed, size
+ * max(pageSize, 4096); `sqlite` facts; `contentPath` = the copy; `size` = the
+ * copy's size; reusable false), its -wal/-shm/-journal siblings are not
+ * yielded, and a database SQLite refuses (not a database, corrupt) is
+ * yielded as a plain file with a warning.
+ *
+ * Temporary copies, one at a time: the walker deletes an entry's copy when
+ * the caller asks for the next entry (or ends the iteration), so the caller
+ * MUST read `contentPath` completely before calling `next()` again; at most
+ * one database copy exists on disk at any time. The caller still owns
+ * `tempDir` and removes it at the end.
+ *
+ * @throws SourceError "source path does not exist: <root>" for a missing
+ *   root; SourceError naming the path for an unreadable directory, file or
+ *   symlink (EACCES...); files or directories that vanish during the walk
+ *   are skipped with a warning.
+ * @throws ConfigError when `sqlite` is "auto" and `tempDir` is missing.
+ * @throws InterruptedError when `hooks.signal` aborts.
+ */
+export async function* walkDirectory(root: string, options: WalkOptions, hooks: WalkHooks = {}): AsyncGenerator<SourceEntry> {
+  if (options.sqlite === "auto" && !options.tempDir) {
+    throw new ConfigError('walkDirectory: "tempDir" is required when sqlite is "auto"', { field: "tempDir" });
+  }
+  const absRoot = resolve(root);
+  let rootStat: Stats;
+  try {
+    rootStat = await stat(absRoot);
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") throw new SourceError(`source path does not exist: ${root}`, { path: root }, { cause: err });
+    throw fsSourceError("cannot read", absRoot, err);
+  }
+  const ctx: WalkContext = {
+    filter: makePathFilter(options.include, options.exclude),
+    sqlite: options.sqlite,
+    tempDir: options.tempDir === undefined ? undefined : resolve(options.tempDir),
+    warn: (path, message) => hooks.onWarning?.({ path, message }),
+    signal: hooks.signal,
+  };
+  const inner: AsyncGenerator<SourceEntry> = rootStat.isDirectory()
+    ? (async function* () {
+        yield { ...metadata("", rootStat), type: "dir", size: 0, reusable: false } satisfies SourceEntry;
+        yield* walkTree(ctx, absRoot, "", !ctx.filter.hasInclude, []);
+      })()
+    : singleFile(ctx, absRoot, rootStat);
+  let current: SourceEntry | undefined;
+  try {
+    for await (const entry of inner) {
+      current = entry;
+      yield entry;
+      if (entry.sqlite && entry.contentPath) await rm(entry.contentPath, { force: true });
+      current = undefined;
+    }
+  } finally {
+    if (current?.sqlite && current.contentPath) await rm(current.contentPath, { force: true });
+  }
+}
+
+/** A root that is a file: one entry with path "". */
+async function* singleFile(ctx: WalkContext, abs: string, st: Stats): AsyncGenerator<SourceEntry> {
+  if (!st.isFile()) {
+    throw new SourceError(`source path is neither a directory nor a regular file: ${abs}`, { path: abs });
+  }
+  const child: Child = { name: "", abs, rel: "", st };
+  const probe = (): Promise<boolean> => isSqliteFile(abs);
+  yield await fileEntry(ctx, child, probe);
+}
+
+/**
+ * A single declared SQLite database (source kind `sqlite`): copies it with
+ * captureSqlite into `tempDir` and returns its entry (path "", the source
+ * root itself; chunking fixed max(pageSize, 4096); reusable false). The
+ * caller deletes `contentPath` (the copy) once it has read it.
+ *
+ * Unlike the directory walk there is no plain-file fallback.
+ * @throws SourceError when the path does not exist, is not a regular file,
+ *   has no SQLite header, or SQLite cannot copy it (message names the path
+ *   and SQLite's message).
+ */
+export async function sqliteFileSource(path: string, tempDir: string, opts: { signal?: AbortSignal } = {}): Promise<SourceEntry> {
+  const abs = resolve(path);
+  let st: Stats;
+  try {
+    st = await stat(abs);
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") throw new SourceError(`source path does not exist: ${path}`, { path }, { cause: err });
+    throw fsSourceError("cannot read", abs, err);
+  }
+  if (!st.isFile()) throw new SourceError(`SQLite source is not a regular file: ${abs}`, { path: abs });
+  if (!(await isSqliteFile(abs))) {
+    throw new SourceError(`SQLite source ${abs} is not a database: no "SQLite format 3" header`, { path: abs });
+  }
+  const dest = join(resolve(tempDir), `sqlite-${randomUUID()}.db`);
+  const capture = await captureSqlite(abs, dest, { signal: opts.signal });
+  const copySize = (await stat(dest)).size;
+  return sqliteEntry("", st, dest, copySize, capture);
+}

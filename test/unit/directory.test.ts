@@ -1,0 +1,291 @@
+import { execFile, execFileSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ConfigError, SourceError } from "../../src/core/errors.js";
+import { sqliteFileSource, walkDirectory, type WalkOptions } from "../../src/sources/directory.js";
+import type { SourceEntry, SourceWarning } from "../../src/sources/types.js";
+import { compileSources } from "../helpers/compile-sources.js";
+
+let root: string;
+let temp: string;
+let writer: Database.Database | undefined;
+
+/**
+ * root/
+ *   .git/config, .git/hooks/pre-commit (0755)
+ *   a.txt, link -> a.txt, dangling -> nowhere/at/all
+ *   data/app.db (+ -wal, -shm: a writer connection is open), data/fake.sqlite (no header),
+ *   data/garbage.db (header + random bytes)
+ *   logs/x.log, pipe (FIFO), sub/deep/file.md, sub/empty/
+ */
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), "restorable-walk-"));
+  temp = mkdtempSync(join(tmpdir(), "restorable-walk-tmp-"));
+  mkdirSync(join(root, ".git/hooks"), { recursive: true });
+  writeFileSync(join(root, ".git/config"), "[core]\n");
+  writeFileSync(join(root, ".git/hooks/pre-commit"), "#!/bin/sh\nexit 0\n");
+  chmodSync(join(root, ".git/hooks/pre-commit"), 0o755);
+  writeFileSync(join(root, "a.txt"), "hello\n");
+  chmodSync(join(root, "a.txt"), 0o640);
+  symlinkSync("a.txt", join(root, "link"));
+  symlinkSync("nowhere/at/all", join(root, "dangling"));
+  mkdirSync(join(root, "data"));
+  writer = new Database(join(root, "data/app.db"));
+  writer.pragma("journal_mode = WAL");
+  writer.pragma("wal_autocheckpoint = 0");
+  writer.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
+  const ins = writer.prepare("INSERT INTO t(v) VALUES (?)");
+  for (let i = 0; i < 300; i++) ins.run(`row ${i}`);
+  writeFileSync(join(root, "data/fake.sqlite"), "I am named like a database but I am text\n");
+  writeFileSync(join(root, "data/garbage.db"), Buffer.concat([Buffer.from("SQLite format 3\0", "latin1"), Buffer.alloc(8192, 0xab)]));
+  mkdirSync(join(root, "logs"));
+  writeFileSync(join(root, "logs/x.log"), "log line\n");
+  execFileSync("mkfifo", [join(root, "pipe")]);
+  mkdirSync(join(root, "sub/deep"), { recursive: true });
+  mkdirSync(join(root, "sub/empty"));
+  writeFileSync(join(root, "sub/deep/file.md"), "# doc\n");
+});
+
+afterEach(() => {
+  writer?.close();
+  writer = undefined;
+  rmSync(root, { recursive: true, force: true });
+  rmSync(temp, { recursive: true, force: true });
+});
+
+async function collect(
+  dir: string,
+  opts: WalkOptions,
+  onEntry?: (e: SourceEntry) => void,
+): Promise<{ entries: SourceEntry[]; warnings: SourceWarning[] }> {
+  const entries: SourceEntry[] = [];
+  const warnings: SourceWarning[] = [];
+  for await (const e of walkDirectory(dir, opts, { onWarning: (w) => warnings.push(w) })) {
+    onEntry?.(e);
+    entries.push(e);
+  }
+  return { entries, warnings };
+}
+
+function byPath(entries: SourceEntry[], path: string): SourceEntry {
+  const e = entries.find((x) => x.path === path);
+  if (!e) throw new Error(`no entry ${path}`);
+  return e;
+}
+
+describe("walkDirectory", () => {
+  it("yields the tree in order with metadata, captures the database and skips what must not travel", async () => {
+    const seenCopies: { path: string; rows: unknown }[] = [];
+    const { entries, warnings } = await collect(root, { sqlite: "auto", tempDir: temp }, (e) => {
+      if (e.sqlite && e.contentPath) {
+        // The copy exists while the entry is current, and it is a real database.
+        const db = new Database(e.contentPath, { readonly: true, fileMustExist: true });
+        seenCopies.push({ path: e.contentPath, rows: db.prepare("SELECT count(*) AS n FROM t").get() });
+        db.close();
+      }
+    });
+    expect(entries.map((e) => e.path)).toEqual([
+      "",
+      ".git",
+      ".git/config",
+      ".git/hooks",
+      ".git/hooks/pre-commit",
+      "a.txt",
+      "dangling",
+      "data",
+      "data/app.db",
+      "data/fake.sqlite",
+      "data/garbage.db",
+      "link",
+      "logs",
+      "logs/x.log",
+      "sub",
+      "sub/deep",
+      "sub/deep/file.md",
+      "sub/empty",
+    ]);
+
+    const hook = byPath(entries, ".git/hooks/pre-commit");
+    expect(hook.type).toBe("file");
+    expect(hook.mode).toBe(0o755);
+    expect(byPath(entries, "a.txt")).toMatchObject({ type: "file", mode: 0o640, size: 6, chunking: { mode: "cdc" }, reusable: true });
+    expect(byPath(entries, "a.txt").contentPath).toBe(join(root, "a.txt"));
+    const st = statSync(join(root, "a.txt"));
+    expect(byPath(entries, "a.txt")).toMatchObject({ uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
+    expect(byPath(entries, "link")).toMatchObject({ type: "symlink", linkTarget: "a.txt", size: 0 });
+    expect(byPath(entries, "link").contentPath).toBeUndefined();
+    expect(byPath(entries, "dangling")).toMatchObject({ type: "symlink", linkTarget: "nowhere/at/all" });
+    expect(byPath(entries, "sub")).toMatchObject({ type: "dir", size: 0 });
+
+    // The database: copied, fixed page-aligned chunks, siblings not yielded.
+    const db = byPath(entries, "data/app.db");
+    expect(db.chunking).toEqual({ mode: "fixed", size: 4096 });
+    expect(db.sqlite).toMatchObject({ journalMode: "wal", pageSize: 4096, quickCheck: "ok" });
+    expect(db.reusable).toBe(false);
+    expect(db.contentPath?.startsWith(temp)).toBe(true);
+    expect(db.size).toBe((db.sqlite?.pageCount ?? 0) * 4096);
+    expect(entries.some((e) => e.path.endsWith("-wal") || e.path.endsWith("-shm"))).toBe(false);
+    expect(seenCopies).toEqual([{ path: db.contentPath, rows: { n: 300 } }]);
+    // ... and the walker deleted its copy once the caller moved on.
+    expect(readdirSync(temp)).toEqual([]);
+
+    // Named like a database but no header: a plain file, no warning.
+    expect(byPath(entries, "data/fake.sqlite")).toMatchObject({ chunking: { mode: "cdc" }, reusable: true });
+    expect(byPath(entries, "data/fake.sqlite").sqlite).toBeUndefined();
+    // Header but garbage: a plain file (original bytes) with a warning.
+    const garbage = byPath(entries, "data/garbage.db");
+    expect(garbage).toMatchObject({ chunking: { mode: "cdc" }, contentPath: join(root, "data/garbage.db"), size: 16 + 8192 });
+    expect(garbage.sqlite).toBeUndefined();
+
+    expect(entries.some((e) => e.path === "pipe")).toBe(false);
+    expect(warnings.map((w) => w.path).sort()).toEqual(["data/garbage.db", "pipe"]);
+    expect(warnings.find((w) => w.path === "pipe")?.message).toMatch(/FIFO/);
+    expect(warnings.find((w) => w.path === "data/garbage.db")?.message).toMatch(/plain file.*file is not a database/);
+  });
+
+  it("applies exclude globs without descending into excluded directories", async () => {
+    const { entries } = await collect(root, { sqlite: "never", exclude: [".git", "**/*.log", "data/*.db*"] });
+    const paths = entries.map((e) => e.path);
+    expect(paths.filter((p) => p.startsWith(".git"))).toEqual([]);
+    expect(paths).toContain("logs");
+    expect(paths).not.toContain("logs/x.log");
+    expect(paths.filter((p) => p.startsWith("data"))).toEqual(["data", "data/fake.sqlite"]);
+  });
+
+  it("keeps only included files and the directories leading to them", async () => {
+    const { entries } = await collect(root, { sqlite: "auto", tempDir: temp, include: ["sub/**/*.md", ".git/hooks"] });
+    expect(entries.map((e) => e.path)).toEqual(["", ".git", ".git/hooks", ".git/hooks/pre-commit", "sub", "sub/deep", "sub/deep/file.md"]);
+    expect(readdirSync(temp)).toEqual([]);
+  });
+
+  it("with sqlite 'never' reads the database as a plain file and keeps its -wal/-shm", async () => {
+    const { entries } = await collect(root, { sqlite: "never", include: ["data/**"] });
+    expect(entries.map((e) => e.path)).toEqual(["", "data", "data/app.db", "data/app.db-shm", "data/app.db-wal", "data/fake.sqlite", "data/garbage.db"]);
+    expect(byPath(entries, "data/app.db")).toMatchObject({ contentPath: join(root, "data/app.db"), chunking: { mode: "cdc" } });
+  });
+
+  it("sorts children by name in byte order", async () => {
+    const dir = join(root, "order");
+    mkdirSync(dir);
+    for (const n of ["é", "a", "B", "_", "Z1", "a0"]) writeFileSync(join(dir, n), n);
+    const { entries } = await collect(dir, { sqlite: "never" });
+    expect(entries.map((e) => e.path)).toEqual(["", "B", "Z1", "_", "a", "a0", "é"]);
+  });
+
+  it("deletes the database copy when the caller asks for the next entry or stops early", async () => {
+    const it1 = walkDirectory(join(root, "data"), { sqlite: "auto", tempDir: temp });
+    const first = await it1.next(); // the root
+    expect(first.value?.path).toBe("");
+    const dbEntry = (await it1.next()).value as SourceEntry;
+    expect(dbEntry.path).toBe("app.db");
+    const copy = dbEntry.contentPath as string;
+    expect(existsSync(copy)).toBe(true);
+    await it1.next();
+    expect(existsSync(copy)).toBe(false);
+    await it1.return(undefined);
+
+    for await (const e of walkDirectory(join(root, "data"), { sqlite: "auto", tempDir: temp })) {
+      if (e.sqlite) break;
+    }
+    expect(readdirSync(temp)).toEqual([]);
+  });
+
+  it("does not walk the temp folder when it lies inside the root", async () => {
+    const inner = join(root, "sub", "tmp-copies");
+    mkdirSync(inner);
+    writeFileSync(join(inner, "leftover"), "x");
+    const { entries } = await collect(root, { sqlite: "auto", tempDir: inner });
+    expect(entries.some((e) => e.path.startsWith("sub/tmp-copies"))).toBe(false);
+    expect(entries.some((e) => e.path === "data/app.db")).toBe(true);
+  });
+
+  it("fails with SourceError for a missing root and ConfigError without tempDir in auto mode", async () => {
+    const missing = join(root, "does-not-exist");
+    const err = await collect(missing, { sqlite: "never" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect((err as SourceError).message).toBe(`source path does not exist: ${missing}`);
+    await expect(collect(root, { sqlite: "auto" })).rejects.toBeInstanceOf(ConfigError);
+  });
+});
+
+describe("sqliteFileSource", () => {
+  it("copies a declared database into an entry for the source root", async () => {
+    const e = await sqliteFileSource(join(root, "data/app.db"), temp);
+    expect(e).toMatchObject({ path: "", type: "file", chunking: { mode: "fixed", size: 4096 }, reusable: false });
+    expect(e.sqlite?.quickCheck).toBe("ok");
+    expect(e.contentPath?.startsWith(temp)).toBe(true);
+    expect(e.size).toBe(readFileSync(e.contentPath as string).length);
+  });
+
+  it("fails (no plain-file fallback) for a broken, a non-SQLite or a missing file", async () => {
+    for (const p of ["data/garbage.db", "data/fake.sqlite", "nothing.db"]) {
+      const err = await sqliteFileSource(join(root, p), temp).catch((e: unknown) => e);
+      expect(err, p).toBeInstanceOf(SourceError);
+      expect((err as SourceError).message, p).toContain(join(root, p));
+    }
+    expect(readdirSync(temp)).toEqual([]);
+  });
+});
+
+describe("walkDirectory on unreadable entries", () => {
+  type Outcome = { entries?: string[]; error?: { code: string; message: string } };
+
+  /** Walk in this process (works when not root: permissions apply). */
+  async function walkHere(tree: string, opts: WalkOptions): Promise<Outcome> {
+    try {
+      return { entries: (await collect(tree, opts)).entries.map((e) => e.path) };
+    } catch (e) {
+      return { error: { code: (e as SourceError).code, message: (e as Error).message } };
+    }
+  }
+
+  /** Root ignores permissions: walk in a child process as uid 65534 (nobody), on the tsc output of the walker. */
+  async function walkAsNobody(buildDir: string, tree: string, opts: WalkOptions): Promise<Outcome> {
+    const script = `
+      const { walkDirectory } = await import(${JSON.stringify(join(buildDir, "sources/directory.js"))});
+      const entries = [];
+      try {
+        for await (const e of walkDirectory(${JSON.stringify(tree)}, ${JSON.stringify(opts)})) entries.push(e.path);
+        console.log(JSON.stringify({ entries }));
+      } catch (e) { console.log(JSON.stringify({ error: { code: e.code, message: e.message } })); }`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { uid: 65534, gid: 65534, cwd: "/" });
+    return JSON.parse(stdout) as Outcome;
+  }
+
+  it("fails with a SourceError naming the unreadable file or directory (EACCES)", async () => {
+    const asRoot = process.getuid?.() === 0;
+    const build = asRoot ? await compileSources(["src/sources/directory.ts"]) : undefined;
+    const tree = mkdtempSync(join(tmpdir(), "restorable-eacces-"));
+    try {
+      chmodSync(tree, 0o755);
+      mkdirSync(join(tree, "ok"), { mode: 0o755 });
+      writeFileSync(join(tree, "ok/readable.txt"), "x", { mode: 0o644 });
+      writeFileSync(join(tree, "secret.txt"), "x", { mode: 0o600 });
+      mkdirSync(join(tree, "zlocked"), { mode: 0o700 });
+      if (!asRoot) {
+        chmodSync(join(tree, "secret.txt"), 0o000);
+        chmodSync(join(tree, "zlocked"), 0o000);
+      }
+      const walk = (opts: WalkOptions): Promise<Outcome> => (build ? walkAsNobody(build.dir, tree, opts) : walkHere(tree, opts));
+
+      const r1 = await walk({ sqlite: "never" });
+      expect(r1.error?.code).toBe("SOURCE");
+      expect(r1.error?.message).toBe(`cannot read ${join(tree, "secret.txt")}: permission denied (EACCES)`);
+      chmodSync(join(tree, "secret.txt"), 0o644);
+      const r2 = await walk({ sqlite: "never" });
+      expect(r2.error?.code).toBe("SOURCE");
+      expect(r2.error?.message).toBe(`cannot read directory ${join(tree, "zlocked")}: permission denied (EACCES)`);
+      // Excluded entries are never opened, so they cannot fail the walk.
+      const r3 = await walk({ sqlite: "never", exclude: ["zlocked"] });
+      expect(r3.entries).toEqual(["", "ok", "ok/readable.txt", "secret.txt"]);
+    } finally {
+      chmodSync(join(tree, "zlocked"), 0o700);
+      rmSync(tree, { recursive: true, force: true });
+      build?.cleanup();
+    }
+  });
+});
