@@ -8,6 +8,7 @@
 import { toHex } from "../core/crypto.js";
 import type { ChunkIndex } from "../core/index-codec.js";
 import { PackBuilder, type PackEntry } from "../core/pack.js";
+import type { FramePool } from "./frame-pool.js";
 import type { Repository } from "./repository.js";
 
 /** Kinds of chunk: 0 = file data, 1 = tree (listings, chunk lists). */
@@ -32,17 +33,27 @@ export class PackSink {
   readonly written: { packId: Uint8Array; entries: PackEntry[] }[] = [];
   readonly stats: SinkStats = { chunksNew: 0, chunksTotal: 0, packsWritten: 0, bytesAdded: 0 };
 
+  /** Plaintext and sealed bytes of the packs finished so far (the compression ratio for size estimates). */
+  private packedPlain = 0;
+  private packedSealed = 0;
+
   constructor(
     private readonly repo: Repository,
     /** The repository index; packs finished in this run are added to it. */
     readonly index: ChunkIndex,
+    /** Worker threads that compress and seal frames; without one, frames are encoded on this thread. */
+    private readonly pool?: FramePool,
     private readonly uploadConcurrency = 2,
   ) {
     this.builder = this.newBuilder();
   }
 
   private newBuilder(): PackBuilder {
-    return new PackBuilder({ encKey: this.repo.keys.encKey, frameTarget: this.repo.config.frameTarget, packTarget: this.repo.config.packTarget });
+    const ratio = this.packedPlain > 0 ? this.packedSealed / this.packedPlain : 1;
+    return new PackBuilder({
+      encKey: this.repo.keys.encKey, frameTarget: this.repo.config.frameTarget, packTarget: this.repo.config.packTarget,
+      ...(this.pool ? { encoder: this.pool.encode, expectedRatio: Math.min(1, Math.max(0.05, ratio)) } : {}),
+    });
   }
 
   /**
@@ -58,6 +69,8 @@ export class PackSink {
     const hex = toHex(id);
     if (this.pending.has(hex)) return id;
     this.pending.add(hex);
+    // Backpressure: do not run ahead of the frame encoders by more than a few frames each.
+    if (this.pool && this.pool.inFlight >= 16) await this.pool.below(8);
     this.builder.add(id, kind, data);
     this.stats.chunksNew++;
     if (this.builder.full) await this.sealPack();
@@ -69,30 +82,32 @@ export class PackSink {
     return this.index.has(id) || this.pending.has(toHex(id));
   }
 
+  /** Closes the current pack; encoding its last frames and uploading it continue in the background. */
   private async sealPack(): Promise<void> {
     if (this.builder.count === 0) return;
-    const { bytes, packId, entries } = this.builder.finish();
+    const builder = this.builder;
     this.builder = this.newBuilder();
     while (this.uploads.size >= this.uploadConcurrency) await Promise.race(this.uploads);
     if (this.failure) throw this.failure;
-    const upload = this.repo
-      .putPack(packId, bytes)
-      .then(() => {
-        this.index.addPack(packId, entries);
-        this.written.push({ packId, entries });
-        this.stats.packsWritten++;
-        this.stats.bytesAdded += bytes.length;
-      })
+    const task: Promise<void> = (async () => {
+      const { bytes, packId, entries } = this.pool ? await builder.finishAsync() : builder.finish();
+      this.packedSealed += bytes.length;
+      for (const e of entries) this.packedPlain += e.length;
+      await this.repo.putPack(packId, bytes);
+      this.index.addPack(packId, entries);
+      this.written.push({ packId, entries });
+      this.stats.packsWritten++;
+      this.stats.bytesAdded += bytes.length;
+      // Now found through `index`; no longer pending.
+      for (const e of entries) this.pending.delete(toHex(e.id));
+    })()
       .catch((err: unknown) => {
         this.failure ??= err;
       })
       .finally(() => {
-        this.uploads.delete(upload);
+        this.uploads.delete(task);
       });
-    this.uploads.add(upload);
-    // Chunks of this pack are now found through `index` once uploaded; until then keep them pending.
-    const ids = entries.map((e) => toHex(e.id));
-    void upload.then(() => ids.forEach((h) => this.pending.delete(h)));
+    this.uploads.add(task);
   }
 
   /**

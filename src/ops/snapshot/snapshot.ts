@@ -17,6 +17,7 @@ import { addAnnotation } from "../../repo/annotations.js";
 import { ChunkReader } from "../../repo/chunk-reader.js";
 import { encodeChunkList, readListing, writeListing } from "../../repo/listing.js";
 import { RepoLock, type LockTiming } from "../../repo/lock.js";
+import { FramePool } from "../../repo/frame-pool.js";
 import { PackSink } from "../../repo/pack-sink.js";
 import type { Repository } from "../../repo/repository.js";
 import { runCommandSource, runHook, safeEnv, sqliteFileSource, walkDirectory } from "../../sources/index.js";
@@ -87,11 +88,13 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
   }
   const tempDir = await mkdtemp(join(tmpdir(), "restorable-snap-"));
   let lock: RepoLock | undefined;
+  let pool: FramePool | undefined;
   let failure: unknown;
   try {
     lock = await RepoLock.acquire(repo, "shared", { purpose: "snapshot", ...(options.lockTiming ? { timing: options.lockTiming } : {}) });
     const { index } = await repo.loadIndex();
-    const sink = new PackSink(repo, index);
+    pool = new FramePool(repo.keys.encKey);
+    const sink = new PackSink(repo, index, pool);
     const reader = new ChunkReader(repo, index);
     const gear = makeGearTable(repo.keys.gearSeed);
     const time = options.time ?? new Date();
@@ -182,6 +185,7 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
     throw err;
   } finally {
     try {
+      await pool?.close();
       await lock?.release();
     } finally {
       await rm(tempDir, { recursive: true, force: true });
