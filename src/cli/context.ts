@@ -1,0 +1,139 @@
+/**
+ * What every command shares: the global options, the environment, output
+ * (one JSON document with `--json`, else human text), warnings, progress,
+ * the configuration file and opening the repository. Commands never touch
+ * `process`; `run.ts` hands them this context.
+ */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { configRepository, loadConfig, type LoadedConfig } from "../config/load.js";
+import { initRepository, openRepository, type Env, type OpenInputs, type OpenedRepository } from "../ops/open.js";
+import { createProgress, type Progress } from "./progress.js";
+
+/** A writable text stream (process.stdout / process.stderr, or a buffer in tests). */
+export interface TextStream extends NodeJS.WritableStream {
+  isTTY?: boolean;
+}
+
+/** The process-facing parts, given by main.ts. */
+export interface CliIo {
+  readonly env: Env;
+  readonly cwd: string;
+  readonly stdout: TextStream;
+  readonly stderr: TextStream;
+}
+
+/** Options every command accepts (see docs/cli.md). */
+export interface GlobalOptions {
+  readonly repo?: string;
+  readonly passwordFile?: string;
+  readonly config?: string;
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+}
+
+/** The name of the configuration file used when `--config` is not given and it exists in the working directory. */
+export const DEFAULT_CONFIG = "restorable.yml";
+
+export class CliContext {
+  /** Exit status when the command ends without throwing (verify sets 7 on damage). */
+  exitCode = 0;
+  /** Set once the command printed its JSON document, so an error does not print a second one. */
+  emitted = false;
+  private globals: GlobalOptions = {};
+  private loaded: LoadedConfig | undefined | null = null;
+
+  constructor(readonly io: CliIo) {}
+
+  /** Called before each action with the parsed global options. */
+  setGlobals(globals: GlobalOptions): void {
+    this.globals = globals;
+  }
+
+  get options(): GlobalOptions {
+    return this.globals;
+  }
+
+  get json(): boolean {
+    return this.globals.json === true;
+  }
+
+  get quiet(): boolean {
+    return this.globals.quiet === true;
+  }
+
+  /** The configuration file: `--config`, else ./restorable.yml when present, else undefined. Loaded once. */
+  async config(): Promise<LoadedConfig | undefined> {
+    if (this.loaded !== null) return this.loaded;
+    const explicit = this.globals.config;
+    if (explicit !== undefined) this.loaded = await loadConfig(explicit, this.io.cwd);
+    else if (existsSync(resolve(this.io.cwd, DEFAULT_CONFIG))) this.loaded = await loadConfig(DEFAULT_CONFIG, this.io.cwd);
+    else this.loaded = undefined;
+    return this.loaded;
+  }
+
+  /** Location and secret inputs for src/ops/open.ts. */
+  async openInputs(): Promise<OpenInputs> {
+    const loaded = await this.config();
+    const fromFile = loaded ? configRepository(loaded) : undefined;
+    return {
+      env: this.io.env, cwd: this.io.cwd,
+      ...(this.globals.repo !== undefined ? { repo: this.globals.repo } : {}),
+      ...(this.globals.passwordFile !== undefined ? { passwordFile: this.globals.passwordFile } : {}),
+      ...(fromFile !== undefined ? { configRepository: fromFile } : {}),
+    };
+  }
+
+  /** Opens the repository, warns about missing store capabilities, runs `fn`, closes the store. */
+  async withRepo<T>(fn: (opened: OpenedRepository) => Promise<T>): Promise<T> {
+    const opened = await openRepository(await this.openInputs());
+    try {
+      for (const w of opened.warnings) this.warn(w);
+      return await fn(opened);
+    } finally {
+      await opened.close();
+    }
+  }
+
+  /** Creates the repository (init), runs `fn`, closes the store. */
+  async withNewRepo<T>(fn: (opened: OpenedRepository) => Promise<T>): Promise<T> {
+    const opened = await initRepository(await this.openInputs());
+    try {
+      return await fn(opened);
+    } finally {
+      await opened.close();
+    }
+  }
+
+  /**
+   * The command's result: `doc` as one JSON document with `--json`, else the `human` lines on stdout.
+   * Call once per command.
+   */
+  emit(doc: unknown, human: () => readonly string[]): void {
+    if (this.emitted) throw new Error("internal: a command emitted two results");
+    this.emitted = true;
+    if (this.json) this.io.stdout.write(JSON.stringify(doc, null, 2) + "\n");
+    else for (const line of human()) this.io.stdout.write(line + "\n");
+  }
+
+  /** A warning on stderr (shown even with --quiet). */
+  warn(message: string): void {
+    this.io.stderr.write(`restorable: warning: ${message}\n`);
+  }
+
+  /** A side note on stderr (hidden by --quiet). */
+  note(message: string): void {
+    if (!this.quiet) this.io.stderr.write(`${message}\n`);
+  }
+
+  /** Ends the command with `exitCode` after its result was emitted; the message goes to stderr. */
+  fail(exitCode: number, message: string): void {
+    this.exitCode = exitCode;
+    this.io.stderr.write(`restorable: ${message}\n`);
+  }
+
+  /** A progress display on stderr (none with --quiet). */
+  progress(label: string, options: { totalBytes?: number; unit?: string; bytes?: boolean } = {}): Progress {
+    return createProgress({ label, stream: this.io.stderr, quiet: this.quiet, ...options });
+  }
+}
