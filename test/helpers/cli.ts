@@ -3,52 +3,33 @@
  * when build/ is missing or older than a source file (npm test builds first,
  * so this only matters when a single test file is run by hand).
  */
-import { execFile, execFileSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const CLI = join(ROOT, "bin", "restorable.js");
 
-function newest(dir: string): number {
-  let t = 0;
-  for (const d of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, d.name);
-    t = Math.max(t, d.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+/** Newest mtime (ms) of any file below `dir`. */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const d of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (d.isFile()) newest = Math.max(newest, statSync(join(d.parentPath, d.name)).mtimeMs);
   }
-  return t;
+  return newest;
 }
 
-let built: Promise<void> | undefined;
-
-/** Builds once per test process when needed. */
-export function ensureBuilt(): Promise<void> {
-  built ??= (async () => {
-    let stale = true;
-    try {
-      stale = newest(join(ROOT, "src")) > newest(join(ROOT, "build"));
-    } catch {
-      stale = true;
-    }
-    if (stale) execFileSync(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", join(ROOT, "tsconfig.build.json")], { stdio: "inherit" });
-  })();
-  return built;
+/** Builds build/ with tsc unless it is newer than every file in src/. @throws with tsc's output when the build fails. */
+export function ensureBuilt(): void {
+  const main = join(ROOT, "build", "cli", "main.js");
+  if (existsSync(main) && newestMtime(join(ROOT, "build")) >= newestMtime(join(ROOT, "src"))) return;
+  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+  try {
+    execFileSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "pipe" });
+  } catch (err) {
+    const e = err as { stdout?: Buffer; stderr?: Buffer };
+    throw new Error(`building the CLI (tsc -p tsconfig.build.json) failed:\n${e.stdout?.toString() ?? ""}${e.stderr?.toString() ?? ""}`, { cause: err });
+  }
+  if (!existsSync(main)) throw new Error(`tsc ran but ${main} is missing`);
 }
-
-/** Result of one CLI run. */
-export interface CliResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `restorable ARGS` with `env` (merged over a minimal environment) and returns exit code and output. */
-export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}, cwd = ROOT): Promise<CliResult> {
-  return new Promise((resolvePromise) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, cwd, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
-}
-

@@ -15,37 +15,13 @@ import Database from "better-sqlite3";
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readdir, rm, symlink, unlink, utimes, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI, ensureBuilt } from "../helpers/cli.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const BIN = join(ROOT, "bin", "restorable.js");
+const BIN = CLI;
 const PASSWORD = "correct horse battery staple";
-
-/** Newest mtime (ms) of any file below `dir`. */
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const d of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (d.isFile()) newest = Math.max(newest, statSync(join(d.parentPath, d.name)).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds build/ with tsc unless it is newer than every file in src/. */
-function ensureBuilt(): void {
-  const main = join(ROOT, "build", "cli", "main.js");
-  if (existsSync(main) && newestMtime(join(ROOT, "build")) >= newestMtime(join(ROOT, "src"))) return;
-  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-  try {
-    execFileSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "pipe" });
-  } catch (err) {
-    const e = err as { stdout?: Buffer; stderr?: Buffer };
-    throw new Error(`building the CLI (tsc -p tsconfig.build.json) failed:\n${e.stdout?.toString() ?? ""}${e.stderr?.toString() ?? ""}`, { cause: err });
-  }
-  if (!existsSync(main)) throw new Error(`tsc ran but ${main} is missing`);
-}
 
 interface CliResult {
   readonly code: number;

@@ -19,7 +19,7 @@ import { performance } from "node:perf_hooks";
 import picomatch from "picomatch";
 import { random, toHex } from "../../core/crypto.js";
 import { ConfigError, IntegrityError, UnsafePathError } from "../../core/errors.js";
-import type { ChunkIndex, ChunkLocation } from "../../core/index-codec.js";
+import type { ChunkLocation } from "../../core/index-codec.js";
 import type { ListingEntry, SnapshotManifest } from "../../core/manifest.js";
 import { assertSafeName, assertSafeRelativePath, isWithin } from "../../core/safe-path.js";
 import { ChunkReader } from "../../repo/chunk-reader.js";
