@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { ConfigError } from "../core/errors.js";
 import { LocalStore } from "./local.js";
 import { RetryStore } from "./retry.js";
-import { S3Store } from "./s3.js";
+import { DeferredStore } from "./deferred.js";
 import type { ObjectStore } from "./types.js";
 import { assertValidKey } from "./keys.js";
 
@@ -117,15 +117,19 @@ export function openStore(location: string, env: NodeJS.ProcessEnv): ObjectStore
       keyId && secret
         ? { accessKeyId: keyId, secretAccessKey: secret, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
         : undefined;
-    const s3 = new S3Store({
+    const options = {
       bucket,
       prefix,
       region,
       forcePathStyle,
       ...(endpoint !== undefined ? { endpoint } : {}),
       ...(credentials !== undefined ? { credentials } : {}),
+    };
+    // Loaded on first use: local repositories never load the AWS SDK.
+    return new DeferredStore(`s3://${bucket}${prefix ? `/${prefix}` : ""}`, async () => {
+      const { S3Store } = await import("./s3.js");
+      return new RetryStore(new S3Store(options));
     });
-    return new RetryStore(s3);
   }
 
   if (trimmed.startsWith("file://")) {

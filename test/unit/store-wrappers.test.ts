@@ -2,6 +2,7 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, NotFoundError, ObjectExistsError, StoreError } from "../../src/core/errors.js";
+import { DeferredStore } from "../../src/store/deferred.js";
 import {
   assertValidKey,
   FaultyStore,
@@ -177,8 +178,12 @@ describe("openStore", () => {
     expect(unwrap(openStore("file:///srv/backup", {})).location).toBe(path.resolve("/srv/backup"));
   });
 
-  it("opens s3:// URLs with the endpoint, region and path style from the environment", () => {
-    const plain = unwrap(openStore("s3://my-bucket", {}));
+  it("opens s3:// URLs with the endpoint, region and path style from the environment, loading the SDK on first use", async () => {
+    const deferred = openStore("s3://my-bucket/team/app/", {});
+    expect(deferred).toBeInstanceOf(DeferredStore);
+    expect(deferred.location).toBe("s3://my-bucket/team/app");
+    const opened = async (location: string, env: Record<string, string>) => unwrap(await (openStore(location, env) as DeferredStore).resolve());
+    const plain = await opened("s3://my-bucket", {});
     expect(plain).toBeInstanceOf(S3Store);
     const s3 = plain as S3Store;
     expect(s3.location).toBe("s3://my-bucket");
@@ -188,19 +193,17 @@ describe("openStore", () => {
     expect(s3.endpoint).toBe("https://s3.us-east-1.amazonaws.com");
 
     const env = { RESTORABLE_S3_ENDPOINT: "http://127.0.0.1:9000", AWS_REGION: "eu-west-1", AWS_DEFAULT_REGION: "x" };
-    const minio = unwrap(openStore("s3://my-bucket/team/app/", env)) as S3Store;
+    const minio = (await opened("s3://my-bucket/team/app/", env)) as S3Store;
     expect(minio.location).toBe("s3://my-bucket/team/app");
     expect(minio.prefix).toBe("team/app");
     expect(minio.endpoint).toBe("http://127.0.0.1:9000");
     expect(minio.region).toBe("eu-west-1");
     expect(minio.forcePathStyle).toBe(true);
 
-    const overridden = unwrap(
-      openStore("s3://b.example/p", { ...env, RESTORABLE_S3_REGION: "auto", RESTORABLE_S3_PATH_STYLE: "false" }),
-    ) as S3Store;
+    const overridden = (await opened("s3://b.example/p", { ...env, RESTORABLE_S3_REGION: "auto", RESTORABLE_S3_PATH_STYLE: "false" })) as S3Store;
     expect(overridden.region).toBe("auto");
     expect(overridden.forcePathStyle).toBe(false);
-    expect((unwrap(openStore("s3://bkt/p", { AWS_DEFAULT_REGION: "ap-south-1" })) as S3Store).region).toBe("ap-south-1");
+    expect(((await opened("s3://bkt/p", { AWS_DEFAULT_REGION: "ap-south-1" })) as S3Store).region).toBe("ap-south-1");
   });
 
   it("never puts credentials in the location", () => {
