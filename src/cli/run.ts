@@ -6,9 +6,11 @@ import { Command, CommanderError } from "commander";
 import { ConfigError } from "../core/errors.js";
 import { VERSION } from "../version.js";
 import { registerDiff } from "./commands/diff.js";
+import { registerForget } from "./commands/forget.js";
 import { registerInit } from "./commands/init.js";
 import { registerKey } from "./commands/key.js";
 import { registerLs } from "./commands/ls.js";
+import { registerPrune } from "./commands/prune.js";
 import { registerRepair } from "./commands/repair.js";
 import { registerRestore } from "./commands/restore.js";
 import { registerSnapshot } from "./commands/snapshot.js";
@@ -36,7 +38,7 @@ export function buildProgram(ctx: CliContext): Command {
       outputError: () => undefined, // run() prints errors itself
     });
   program.hook("preAction", (_cmd, action) => ctx.setGlobals(action.optsWithGlobals<GlobalOptions>()));
-  for (const register of [registerInit, registerSnapshot, registerSnapshots, registerLs, registerDiff, registerVerify, registerRestore, registerKey, registerRepair, registerUnlock]) {
+  for (const register of [registerInit, registerSnapshot, registerSnapshots, registerLs, registerDiff, registerVerify, registerRestore, registerKey, registerRepair, registerUnlock, registerPrune, registerForget]) {
     register(program, ctx);
   }
   for (const cmd of allCommands(program)) cmd.exitOverride().showSuggestionAfterError(true);

@@ -162,9 +162,9 @@ export class RepoLock {
    */
   async assertFresh(): Promise<void> {
     const margin = Math.min(60_000, this.timing.staleAfterMs / 4);
-    const age = performance.now() - this.lastRefreshMono;
+    const age = Math.round(performance.now() - this.lastRefreshMono);
     if (age > this.timing.staleAfterMs - margin) {
-      throw new LockLostError(`lock ${this.key} was last refreshed ${Math.round(age / 1000)} s ago (stale after ${Math.round(this.timing.staleAfterMs / 1000)} s); aborting before commit${this.refreshError ? `: ${(this.refreshError as Error).message}` : ""}`, { key: this.key });
+      throw new LockLostError(`lock ${this.key} was last refreshed ${age} ms ago (stale after ${this.timing.staleAfterMs} ms); aborting before commit${this.refreshError ? `: ${(this.refreshError as Error).message}` : ""}`, { key: this.key });
     }
     if (!(await this.store.stat(this.key))) throw new LockLostError(`lock ${this.key} was removed by another process; aborting before commit`, { key: this.key });
   }

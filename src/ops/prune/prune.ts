@@ -1,0 +1,121 @@
+/**
+ * Prune: plan, then execute, under the exclusive lock (docs/format.md,
+ * "Prune"). Execution order, so a kill at any point leaves a repository
+ * that verifies and that the next prune finishes:
+ *   1. remove the forgotten manifests (and their annotations);
+ *   2. copy the used chunks of mostly-unused packs into new packs (+ their index file);
+ *   3. write one index file for every pack that stays, superseding the old index files;
+ *   4. check the lock is still ours (fencing), remove the old index files;
+ *   5. remove the unused, repacked and old orphan packs.
+ * Nothing a kept snapshot needs is removed before its new home is indexed.
+ */
+import { performance } from "node:perf_hooks";
+import { toHex } from "../../core/crypto.js";
+import { ChunkIndex } from "../../core/index-codec.js";
+import type { PackEntry } from "../../core/pack.js";
+import { FramePool } from "../../repo/frame-pool.js";
+import { ANNOTATIONS_PREFIX, indexKey, packKey, snapshotKey } from "../../repo/layout.js";
+import { RepoLock, type LockTiming } from "../../repo/lock.js";
+import { PackSink } from "../../repo/pack-sink.js";
+import type { Repository } from "../../repo/repository.js";
+import { fetchChunksByPack, type ChunkTarget } from "../restore/pack-fetch.js";
+import { planPrune, type PruneOptions, type PrunePlan } from "./plan.js";
+
+export interface PruneResult {
+  readonly plan: PrunePlan;
+  /** False for a dry run. */
+  readonly executed: boolean;
+  readonly forgotten: number;
+  readonly packsDeleted: number;
+  readonly packsWritten: number;
+  readonly indexFilesRemoved: number;
+  readonly durationMs: number;
+}
+
+export interface PruneRunOptions extends PruneOptions {
+  readonly dryRun?: boolean;
+  /** False: only forget snapshots (step 1), leave the data for a later prune. Default true. */
+  readonly removeData?: boolean;
+  readonly lockTiming?: LockTiming;
+  /** Wait this long (ms) for conflicting locks; default 0. */
+  readonly lockWaitMs?: number;
+  /** Called before each execution step (tests use it to kill or pause at a chosen point). */
+  readonly onStep?: (step: "forget" | "repack" | "index" | "remove-index" | "remove-packs") => void | Promise<void>;
+}
+
+/**
+ * Plans and (unless `dryRun`) executes a prune.
+ * @throws LockedError when another process holds a lock; ConfigError / NotFoundError / IntegrityError from planning.
+ */
+export async function prune(repo: Repository, options: PruneRunOptions = {}): Promise<PruneResult> {
+  const started = performance.now();
+  const lock = await RepoLock.acquire(repo, "exclusive", {
+    purpose: options.dryRun ? "prune --dry-run" : "prune",
+    ...(options.lockTiming ? { timing: options.lockTiming } : {}),
+    ...(options.lockWaitMs ? { waitMs: options.lockWaitMs } : {}),
+  });
+  try {
+    const plan = await planPrune(repo, options);
+    if (options.dryRun) return { plan, executed: false, forgotten: 0, packsDeleted: 0, packsWritten: 0, indexFilesRemoved: 0, durationMs: Math.round(performance.now() - started) };
+    const done = await executePrune(repo, plan, lock, options.onStep, options.removeData ?? true);
+    return { plan, executed: true, ...done, durationMs: Math.round(performance.now() - started) };
+  } finally {
+    await lock.release();
+  }
+}
+
+async function executePrune(repo: Repository, plan: PrunePlan, lock: RepoLock, onStep: PruneRunOptions["onStep"], removeData: boolean): Promise<Omit<PruneResult, "plan" | "executed" | "durationMs">> {
+  // 1. forget
+  await onStep?.("forget");
+  for (const d of plan.forget) {
+    await repo.store.delete(snapshotKey(d.id));
+    const annotations = await repo.store.list(`${ANNOTATIONS_PREFIX}${d.id}/`);
+    await repo.store.deleteMany(annotations.map((o) => o.key));
+  }
+  if (!removeData) return { forgotten: plan.forget.length, packsDeleted: 0, packsWritten: 0, indexFilesRemoved: 0 };
+  // 2. repack
+  await onStep?.("repack");
+  const repack = new Set(plan.repackPacks.map((p) => p.pack));
+  const drop = new Set([...plan.deletePacks.map((p) => p.pack), ...repack]);
+  let packsWritten = 0;
+  if (repack.size) {
+    const targets: ChunkTarget<null>[] = [];
+    for (const e of plan.index.entries()) {
+      const id = toHex(e.id);
+      if (repack.has(toHex(e.packId)) && plan.used.has(id)) targets.push({ id, loc: e, file: null, offset: 0 });
+    }
+    const pool = new FramePool(repo.keys.encKey);
+    try {
+      const sink = new PackSink(repo, new ChunkIndex(), pool);
+      await fetchChunksByPack(repo, targets, async (t, data) => {
+        await sink.add(data.slice(), t.loc.kind);
+      }, (t) => `repacking chunk ${t.id}`);
+      await sink.finish(); // packs, then their index file
+      packsWritten = sink.stats.packsWritten;
+    } finally {
+      await pool.close();
+    }
+  }
+  // 3. one index file for the packs that stay
+  await onStep?.("index");
+  const byPack = new Map<string, { packId: Uint8Array; entries: PackEntry[] }>();
+  const orphans = new Set(plan.orphanPacks.map((p) => p.pack));
+  for (const e of plan.index.entries()) {
+    const pack = toHex(e.packId);
+    if (drop.has(pack) || orphans.has(pack)) continue;
+    let group = byPack.get(pack);
+    if (!group) byPack.set(pack, (group = { packId: e.packId, entries: [] }));
+    group.entries.push({ id: e.id, kind: e.kind, frameOffset: e.frameOffset, frameLength: e.frameLength, innerOffset: e.innerOffset, length: e.length });
+  }
+  if (byPack.size || plan.indexFiles.length) await repo.writeIndexFile([...byPack.values()], plan.indexFiles);
+  // 4. the old index files
+  await onStep?.("remove-index");
+  await lock.assertFresh();
+  await repo.store.deleteMany(plan.indexFiles.map(indexKey));
+  // 5. the packs nobody needs
+  await onStep?.("remove-packs");
+  await lock.assertFresh();
+  const victims = [...drop, ...orphans];
+  await repo.store.deleteMany(victims.map(packKey));
+  return { forgotten: plan.forget.length, packsDeleted: victims.length, packsWritten, indexFilesRemoved: plan.indexFiles.length };
+}
