@@ -8,6 +8,7 @@
  * unknown keys and rejected.
  */
 import { z } from "zod";
+import { RetentionSchema } from "../core/retention-policy.js";
 
 /** A source name: one path segment of `[A-Za-z0-9._-]`, not `.` or `..` (it becomes a folder under the restore target). */
 export const SOURCE_NAME_RE = /^[A-Za-z0-9._-]+$/;
@@ -69,7 +70,8 @@ export const ConfigSchema = z.strictObject({
   env: z.array(envName).optional(),
   /** `json`: globs (against `SOURCE/path`) of JSON files the semantic verify parses. */
   verify: z.strictObject({ json: globs.optional() }).optional(),
-  // retention: { ... }  -- added by the prune work
+  /** Retention policy for `prune` (docs/retention.md); `prune --keep-*` flags override it. */
+  retention: RetentionSchema.optional(),
   // drill: { ... }      -- added by the restore-drill work
 });
 

@@ -102,7 +102,8 @@ function describe(v: unknown): string {
   if (v === undefined || v === null) return "nothing";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
-  return `${typeof v} ${JSON.stringify(v)}`;
+  if (typeof v === "string") return `string ${JSON.stringify(v)}`;
+  return `${typeof v} ${String(v)}`;
 }
 
 function field(prefix: string, path: readonly PropertyKey[]): string {

@@ -12,7 +12,7 @@ import { ConfigError, IntegrityError } from "./errors.js";
 import { COUNT_KEYS, formatDuration, isZeroDuration, keepsNothing, parseDuration, parsePolicy, WITHIN_KEYS, type CountKey, type RetentionPolicy, type WithinKey } from "./retention-policy.js";
 import { isoWeek, isValidTimeZone, subtractCalendar, UTC, zonedParts, type ZonedParts } from "./zoned-time.js";
 
-export { formatDuration, keepsNothing, parseDuration, parsePolicy, POLICY_KEYS, RetentionSchema } from "./retention-policy.js";
+export { COUNT_KEYS, formatDuration, keepsNothing, parseDuration, parsePolicy, POLICY_KEYS, RetentionSchema, WITHIN_KEYS } from "./retention-policy.js";
 export type { CalendarDuration, GroupBy, RetentionPolicy } from "./retention-policy.js";
 
 /** What retention needs of a snapshot; a SnapshotManifest (src/core/manifest.ts) is one. `timeMs`: ms since the epoch. */

@@ -13,6 +13,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { ConfigError } from "../core/errors.js";
 import { parseRawKey, type Secret } from "../core/keyslot.js";
+import type { LockTiming } from "../repo/lock.js";
 import { Repository, type InitOptions } from "../repo/repository.js";
 import { openStore } from "../store/open.js";
 import type { StoreCapabilities } from "../store/probe.js";
@@ -118,6 +119,22 @@ export function scryptNFromEnv(env: Env): number | undefined {
   return n;
 }
 
+/**
+ * RESTORABLE_LOCK_STALE_SECONDS: after how long without a refresh a lock is
+ * stale (default 1800); holders refresh six times per period. Raise it where
+ * a process may pause longer (suspended VMs); lower it only in tests.
+ * @throws ConfigError unless it is a whole number from 1 to 86400.
+ */
+export function lockTimingFromEnv(env: Env): LockTiming | undefined {
+  const raw = env.RESTORABLE_LOCK_STALE_SECONDS;
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > 86400) {
+    throw new ConfigError(`RESTORABLE_LOCK_STALE_SECONDS must be a whole number of seconds from 1 to 86400, got "${raw}"`, { field: "RESTORABLE_LOCK_STALE_SECONDS" });
+  }
+  return { staleAfterMs: n * 1000, refreshEveryMs: Math.max(100, Math.round((n * 1000) / 6)) };
+}
+
 /** One line per capability the repository's safety argument needs and the store lacks (docs/format.md, "Locks"). */
 export function capabilityWarnings(caps: StoreCapabilities | undefined): string[] {
   if (!caps) return ["the repository config records no store capabilities (probe it again with a newer `restorable init`)"];
@@ -147,6 +164,8 @@ export async function openRepository(inputs: OpenInputs): Promise<OpenedReposito
   const secret = await resolveSecret(inputs);
   return withStore(location, inputs.env, async (store) => {
     const repo = await Repository.open(store, secret);
+    const timing = lockTimingFromEnv(inputs.env);
+    if (timing) repo.lockTiming = timing;
     return { repo, store, location, warnings: capabilityWarnings(repo.config.capabilities), close: () => store.close() };
   });
 }

@@ -63,6 +63,7 @@ export const DEFAULT_LOCK_TIMING: LockTiming = { staleAfterMs: 30 * 60_000, refr
 export interface AcquireOptions {
   readonly purpose: string;
   readonly timing?: LockTiming;
+  /** Default: the repository handle's `lockTiming`. */
   /** Keep trying for this long (ms) while a conflicting lock is held; default 0 = fail at once. */
   readonly waitMs?: number;
   /** Wall clock, for tests. */
@@ -72,7 +73,7 @@ export interface AcquireOptions {
 const conflicts = (a: LockKind, b: LockKind): boolean => a === "exclusive" || b === "exclusive";
 
 /** Lists every lock object and judges its staleness. Undecryptable lock objects count as fresh unless old by LastModified. */
-export async function listLocks(repo: Repository, timing: LockTiming = DEFAULT_LOCK_TIMING, now: number = Date.now()): Promise<FoundLock[]> {
+export async function listLocks(repo: Repository, timing: LockTiming = repo.lockTiming, now: number = Date.now()): Promise<FoundLock[]> {
   const objects = await repo.store.list(LOCKS_PREFIX);
   const found: FoundLock[] = [];
   for (const o of objects) {
@@ -95,6 +96,8 @@ export class RepoLock {
   private lastRefreshMono: number;
   private refreshError: unknown;
   private released = false;
+  /** The refresh in flight, so `release` never deletes the object before a refresh re-creates it. */
+  private refreshing: Promise<void> | undefined;
 
   private constructor(
     private readonly store: ObjectStore,
@@ -113,7 +116,7 @@ export class RepoLock {
    * @throws LockedError naming the holder when a fresh conflicting lock exists (after `waitMs`).
    */
   static async acquire(repo: Repository, kind: LockKind, options: AcquireOptions): Promise<RepoLock> {
-    const timing = options.timing ?? DEFAULT_LOCK_TIMING;
+    const timing = options.timing ?? repo.lockTiming;
     const now = options.now ?? Date.now;
     const deadline = performance.now() + (options.waitMs ?? 0);
     for (;;) {
@@ -140,7 +143,16 @@ export class RepoLock {
   }
 
   private startRefreshing(): void {
-    this.timer = setInterval(() => void this.refresh().catch((err: unknown) => (this.refreshError = err)), this.timing.refreshEveryMs);
+    this.timer = setInterval(() => {
+      if (this.refreshing) return;
+      this.refreshing = this.refresh()
+        .catch((err: unknown) => {
+          this.refreshError = err;
+        })
+        .finally(() => {
+          this.refreshing = undefined;
+        });
+    }, this.timing.refreshEveryMs);
     this.timer.unref();
   }
 
@@ -174,6 +186,7 @@ export class RepoLock {
     if (this.released) return;
     this.released = true;
     if (this.timer) clearInterval(this.timer);
+    await this.refreshing;
     await this.store.delete(this.key);
   }
 }

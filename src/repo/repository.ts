@@ -18,6 +18,7 @@ import type { ObjectStore } from "../store/types.js";
 import { CONFIG_KEY, INDEX_PREFIX, KEYS_PREFIX, SNAPSHOTS_PREFIX, indexKey, keySlotKey, packKey, snapshotKey } from "./layout.js";
 import { mapLimit } from "../core/concurrency.js";
 import { IndexCache } from "./index-cache.js";
+import { DEFAULT_LOCK_TIMING, type LockTiming } from "./lock.js";
 
 export const REPO_FORMAT = 1;
 
@@ -52,6 +53,8 @@ export type SnapshotSummary = SnapshotManifest;
 
 export class Repository {
   private indexCache: IndexCache | undefined;
+  /** Timing of the locks this handle takes and judges (stale after / refresh every, ms). */
+  lockTiming: LockTiming = DEFAULT_LOCK_TIMING;
 
   private constructor(
     readonly store: ObjectStore,

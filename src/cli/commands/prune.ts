@@ -67,8 +67,7 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     .option("--max-unused <percent>", "repack packs with more unused data than this (default 5%)")
     .option("--grace <duration>", "leave packs younger than this alone: they may belong to a snapshot in flight (default 1h)")
     .action(async (flags: PruneFlags) => {
-      const fromFile = ((await ctx.config())?.config as { retention?: unknown } | undefined)?.retention;
-      const parsed = policyFromFlags(flags) ?? (fromFile === undefined ? undefined : parsePolicy(fromFile, "retention"));
+      const parsed = policyFromFlags(flags) ?? (await ctx.config())?.config.retention;
       await ctx.withRepo(async ({ repo }) => {
         const result = await prune(repo, {
           ...(parsed ? { policy: parsed } : {}),

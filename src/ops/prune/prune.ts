@@ -15,7 +15,7 @@ import { ChunkIndex } from "../../core/index-codec.js";
 import type { PackEntry } from "../../core/pack.js";
 import { FramePool } from "../../repo/frame-pool.js";
 import { ANNOTATIONS_PREFIX, indexKey, packKey, snapshotKey } from "../../repo/layout.js";
-import { RepoLock, type LockTiming } from "../../repo/lock.js";
+import { RepoLock, unlock, type LockTiming } from "../../repo/lock.js";
 import { PackSink } from "../../repo/pack-sink.js";
 import type { Repository } from "../../repo/repository.js";
 import { fetchChunksByPack, type ChunkTarget } from "../restore/pack-fetch.js";
@@ -55,6 +55,9 @@ export async function prune(repo: Repository, options: PruneRunOptions = {}): Pr
     ...(options.lockWaitMs ? { waitMs: options.lockWaitMs } : {}),
   });
   try {
+    // Holding the exclusive lock, stale locks are known dead: remove them (a paused writer whose lock
+    // this removes aborts at its fencing check).
+    if (!options.dryRun) await unlock(repo, { ...(options.lockTiming ? { timing: options.lockTiming } : {}) });
     const plan = await planPrune(repo, options);
     if (options.dryRun) return { plan, executed: false, forgotten: 0, packsDeleted: 0, packsWritten: 0, indexFilesRemoved: 0, durationMs: Math.round(performance.now() - started) };
     const done = await executePrune(repo, plan, lock, options.onStep, options.removeData ?? true);
