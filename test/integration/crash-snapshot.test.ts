@@ -17,22 +17,12 @@ import { verify } from "../../src/ops/verify/verify.js";
 import { LocalStore } from "../../src/store/local.js";
 import { ensureBuilt, CLI } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
+import { TEST_SEED, rng } from "../helpers/random.js";
 
 const KILLS = 30;
 const MAX_ROUNDS = 60;
-const SEED = Number(process.env.RESTORABLE_TEST_SEED ?? Date.now() % 1_000_000);
+const SEED = TEST_SEED;
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed with RESTORABLE_TEST_SEED. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function runSnapshot(env: NodeJS.ProcessEnv, args: string[], killAfterMs?: number): Promise<{ code: number | null; signal: string | null; stdout: string; ms: number }> {
   return new Promise((resolve, reject) => {

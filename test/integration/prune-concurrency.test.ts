@@ -21,20 +21,10 @@ import { S3Store } from "../../src/store/s3.js";
 import { CLI, ensureBuilt } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 import { startMinio, type MinioServer } from "../helpers/minio.js";
+import { TEST_SEED, rng } from "../helpers/random.js";
 
-const SEED = Number(process.env.RESTORABLE_TEST_SEED ?? Date.now() % 1_000_000);
+const SEED = TEST_SEED;
 
-/** mulberry32, a small seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Run {
   readonly code: number | null;

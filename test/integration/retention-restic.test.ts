@@ -33,21 +33,11 @@ import { applyPolicy, COUNT_KEYS, PROTECTED_REASONS, WITHIN_KEYS, type Retention
 import { wallToInstant, wallToMs, zonedParts } from "../../src/core/zoned-time.js";
 import { tempDir } from "../helpers/fixtures.js";
 import { forkResticRepo, initResticRepo, mergeResticRepo, requireRestic, restic, type ResticForgetGroup, type ResticSnapshot } from "../helpers/restic.js";
+import { TEST_SEED, rng } from "../helpers/random.js";
 
-const SEED = Number(process.env.RESTORABLE_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const SEED = TEST_SEED;
 console.log(`retention-restic: seed ${SEED} (replay with RESTORABLE_TEST_SEED=${SEED})`);
 
-/** mulberry32: a small seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Zone = "UTC" | "Europe/Berlin";
 
