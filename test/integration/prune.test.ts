@@ -137,6 +137,30 @@ describe("prune", () => {
 });
 
 describe("interleavings of snapshot and prune", () => {
+  it("two snapshots: one commits while the other loads its index; both succeed and verify", async () => {
+    await files("a", 2);
+    await snap();
+    const paused = gate();
+    const reached = gate();
+    let armed = true;
+    store.onOperation = async (op) => {
+      if (armed && op.name === "get" && op.key.startsWith("index/")) {
+        armed = false;
+        reached.open();
+        await paused.wait;
+      }
+    };
+    const first = snap(); // pauses while loading the index
+    await reached.wait;
+    await files("b", 1);
+    const second = await snap(); // commits meanwhile (shared locks do not conflict)
+    paused.open();
+    const done = await first;
+    // The paused one must not take the newcomer (whose blobs it has not indexed) as its parent.
+    expect(done.manifest.parent).not.toBe(second.manifest.id);
+    await expectIntact();
+  });
+
   it("a snapshot paused before its manifest holds off prune; both finish intact", async () => {
     await files("a", 3);
     await snap();

@@ -56,7 +56,10 @@ describe("parseConfigText", () => {
     const e = configError(() => parseConfigText("sources:\n  - path: /x\n    exlude: [a]\n", "restorable.yml"));
     expect(e.message).toBe("restorable.yml: sources[0].exlude: unknown key");
     expect(e.details.field).toBe("sources[0].exlude");
-    expect(configError(() => parseConfigText("retention: {}\n", "restorable.yml")).message).toBe("restorable.yml: retention: unknown key");
+    expect(configError(() => parseConfigText("backups: {}\n", "restorable.yml")).message).toBe("restorable.yml: backups: unknown key");
+    expect(configError(() => parseConfigText("retention:\n  keep-daily: -1\n", "restorable.yml")).message).toMatch(/^restorable\.yml: retention\.keep-daily: /);
+    expect(configError(() => parseConfigText("retention:\n  keep-within: 7 days\n", "restorable.yml")).message).toMatch(/^restorable\.yml: retention\.keep-within: expected a duration/);
+    expect(parseConfigText("retention:\n  keep-daily: 7\n  keep-weekly: 4\n  keep-monthly: 6\n", "restorable.yml").retention).toEqual({ "keep-daily": 7, "keep-weekly": 4, "keep-monthly": 6 });
   });
 
   it("names the path of a value of the wrong type", () => {

@@ -243,8 +243,13 @@ describe("walkDirectory on unreadable entries", () => {
     }
   }
 
-  /** Root ignores permissions: walk in a child process as uid 65534 (nobody), on the tsc output of the walker. */
-  async function walkAsNobody(buildDir: string, tree: string, opts: WalkOptions): Promise<Outcome> {
+  /**
+   * Root ignores permission bits: walk in a child process that keeps uid 0 but
+   * has lost CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (setpriv, util-linux), so
+   * mode 000 denies it like anyone else, on the tsc output of the walker. (Running
+   * as nobody instead fails when node or the checkout lives under /root.)
+   */
+  async function walkWithoutOverride(buildDir: string, tree: string, opts: WalkOptions): Promise<Outcome> {
     const script = `
       const { walkDirectory } = await import(${JSON.stringify(join(buildDir, "sources/directory.js"))});
       const entries = [];
@@ -252,7 +257,7 @@ describe("walkDirectory on unreadable entries", () => {
         for await (const e of walkDirectory(${JSON.stringify(tree)}, ${JSON.stringify(opts)})) entries.push(e.path);
         console.log(JSON.stringify({ entries }));
       } catch (e) { console.log(JSON.stringify({ error: { code: e.code, message: e.message } })); }`;
-    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { uid: 65534, gid: 65534, cwd: "/" });
+    const { stdout } = await promisify(execFile)("setpriv", ["--bounding-set=-dac_override,-dac_read_search", process.execPath, "--input-type=module", "-e", script], { cwd: "/" });
     return JSON.parse(stdout) as Outcome;
   }
 
@@ -266,11 +271,9 @@ describe("walkDirectory on unreadable entries", () => {
       writeFileSync(join(tree, "ok/readable.txt"), "x", { mode: 0o644 });
       writeFileSync(join(tree, "secret.txt"), "x", { mode: 0o600 });
       mkdirSync(join(tree, "zlocked"), { mode: 0o700 });
-      if (!asRoot) {
-        chmodSync(join(tree, "secret.txt"), 0o000);
-        chmodSync(join(tree, "zlocked"), 0o000);
-      }
-      const walk = (opts: WalkOptions): Promise<Outcome> => (build ? walkAsNobody(build.dir, tree, opts) : walkHere(tree, opts));
+      chmodSync(join(tree, "secret.txt"), 0o000);
+      chmodSync(join(tree, "zlocked"), 0o000);
+      const walk = (opts: WalkOptions): Promise<Outcome> => (build ? walkWithoutOverride(build.dir, tree, opts) : walkHere(tree, opts));
 
       const r1 = await walk({ sqlite: "never" });
       expect(r1.error?.code).toBe("SOURCE");

@@ -92,13 +92,16 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
   let failure: unknown;
   try {
     lock = await RepoLock.acquire(repo, "shared", { purpose: "snapshot", ...(options.lockTiming ? { timing: options.lockTiming } : {}) });
+    // The parent is chosen before the index is loaded: a snapshot committed its index before its
+    // manifest, so every parent seen here has its blobs in the index loaded next. (A snapshot that
+    // commits concurrently after this point is simply not a candidate.)
+    const parent = await findParent(repo, options.sources);
     const { index } = await repo.loadIndex();
     pool = new FramePool(repo.keys.encKey);
     const sink = new PackSink(repo, index, pool);
     const reader = new ChunkReader(repo, index);
     const gear = makeGearTable(repo.keys.gearSeed);
     const time = options.time ?? new Date();
-    const parent = await findParent(repo, options.sources);
     const totals = { files: 0, dirs: 0, symlinks: 0, bytes: 0, bytesRead: 0 };
     const records: SourceRecord[] = [];
     try {
@@ -245,6 +248,8 @@ async function findParent(repo: Repository, sources: readonly SourceSpec[]): Pro
 async function loadParentListing(reader: ChunkReader, parent: SnapshotManifest, spec: SourceSpec): Promise<Map<string, ListingEntry> | undefined> {
   const rec = parent.sources.find((r) => r.name === spec.name && r.kind === spec.kind && r.origin === originOf(spec));
   if (!rec || spec.kind !== "directory") return undefined;
+  // Defensive: a parent whose listing is not indexed is no parent (everything is read again).
+  if (!rec.listing.every((id) => reader.index.has(Buffer.from(id, "hex")))) return undefined;
   const map = new Map<string, ListingEntry>();
   for (const e of await readListing(reader, rec.listing)) if (e.t === "f") map.set(e.p, e);
   return map;
