@@ -274,7 +274,8 @@ export class CdcChunker {
 
   private ensurePend(size: number): Uint8Array {
     if (!this.pend || this.pend.length < size) {
-      const next = new Uint8Array(Math.max(size, 2 * this.params.maxSize));
+      // Grow by doubling up to 2 x maxSize, never more than needed for a small file's tail.
+      const next = new Uint8Array(Math.max(size, Math.min(2 * this.params.maxSize, 2 * (this.pend?.length ?? size / 2))));
       if (this.pend && this.pendLen > 0) next.set(this.pend.subarray(0, this.pendLen), 0);
       this.pend = next;
     }

@@ -150,7 +150,8 @@ function sqliteProbe(children: readonly Child[]): (name: string) => Promise<bool
     let p = memo.get(name);
     if (!p) {
       const c = byName.get(name);
-      p = c && c.st.isFile() ? isSqliteFile(c.abs) : Promise.resolve(false);
+      // A database holds at least one page of at least 512 bytes: smaller files are not opened twice.
+      p = c && c.st.isFile() && c.st.size >= 512 ? isSqliteFile(c.abs) : Promise.resolve(false);
       memo.set(name, p);
     }
     return p;

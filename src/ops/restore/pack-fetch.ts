@@ -35,6 +35,8 @@ export async function fetchChunksByPack<F>(
   targets: readonly ChunkTarget<F>[],
   write: (target: ChunkTarget<F>, data: Uint8Array) => Promise<void>,
   describe: (target: ChunkTarget<F>) => string = (t) => t.id,
+  /** Called after the last chunk of each pack was written. */
+  afterPack?: () => Promise<void>,
 ): Promise<void> {
   const byPack = new Map<string, ChunkTarget<F>[]>();
   for (const t of targets) {
@@ -67,6 +69,7 @@ export async function fetchChunksByPack<F>(
       }
       await write(t, data);
     }
+    await afterPack?.();
   }
 }
 

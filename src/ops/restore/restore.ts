@@ -148,18 +148,38 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
   }
   const handles = new HandleCache();
   try {
+    // Neighbouring chunks of one file (a database's 4 KiB pages) are gathered into one write.
+    const runs = new Map<PlannedFile, { offset: number; parts: Uint8Array[]; length: number }>();
+    const flush = async (f: PlannedFile): Promise<void> => {
+      const run = runs.get(f);
+      if (!run) return;
+      runs.delete(f);
+      const h = await handles.get(f.temp);
+      await h.writev(run.parts, run.offset);
+    };
     await fetchChunksByPack(repo, targets, async (t, data) => {
       const f = t.file;
-      const h = await handles.get(f.temp);
-      await h.write(data, 0, data.length, t.offset);
+      let run = runs.get(f);
+      if (run && run.offset + run.length !== t.offset) {
+        await flush(f);
+        run = undefined;
+      }
+      if (!run) runs.set(f, (run = { offset: t.offset, parts: [], length: 0 }));
+      run.parts.push(data);
+      run.length += data.length;
       bytes += data.length;
+      if (run.length >= 1024 * 1024 || run.parts.length >= 512) await flush(f);
       if (--f.remaining === 0) {
+        await flush(f);
         await handles.close(f.temp);
         await finishFile(f);
         doneFiles++;
         options.onProgress?.({ files: doneFiles, bytes });
       }
-    }, (t) => `snapshot ${manifest.id}, file ${t.file.entry.p}`);
+    }, (t) => `snapshot ${manifest.id}, file ${t.file.entry.p}`, async () => {
+      // A pack's frames are about to be released: write what is gathered.
+      for (const f of [...runs.keys()]) await flush(f);
+    });
   } finally {
     await handles.closeAll();
   }

@@ -132,7 +132,7 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
               try {
                 const stored = await storeFile(sink, gear, entry.contentPath ?? "", entry.chunking ?? { mode: "cdc" }, (n) => {
                   totals.bytesRead += n;
-                });
+                }, entry.size);
                 const chunkList = await encodeChunkList(sink, stored.ids);
                 entries.push({
                   ...base, s: stored.size, h: stored.sha256, ...chunkList,

@@ -33,6 +33,8 @@ export async function storeFile(
   path: string,
   chunking: ChunkingHint,
   onBytes?: (n: number) => void,
+  /** The size the walk saw (bytes): small files get a buffer of their size, not READ_BLOCK. */
+  sizeHint = READ_BLOCK,
 ): Promise<StoredFile> {
   let handle;
   try {
@@ -49,11 +51,15 @@ export async function storeFile(
     const block = fixed ? Math.max(fixed, Math.floor(READ_BLOCK / fixed) * fixed) : READ_BLOCK;
     let carry: Uint8Array | undefined; // fixed mode: a short read's tail
     for (;;) {
-      // A fresh buffer per read: chunks handed to the sink may alias it.
-      const buf = new Uint8Array(block);
+      // A fresh buffer per read (chunks handed to the sink may alias it), sized for what is left,
+      // +1 byte: a short read is the end of a regular file, so a small file costs one read and one
+      // buffer of its own size. A live file that grew past the hint is read on in full blocks.
+      const left = size < sizeHint ? sizeHint - size + 1 : block;
+      const want = fixed ? Math.min(block, Math.ceil(left / fixed) * fixed) : Math.min(block, left);
+      const buf = new Uint8Array(want);
       let n = 0;
       try {
-        n = (await handle.read(buf, 0, block, null)).bytesRead;
+        n = (await handle.read(buf, 0, want, null)).bytesRead;
       } catch (err) {
         throw new SourceError(`cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
       }
@@ -71,6 +77,7 @@ export async function storeFile(
         for (; off + fixed <= bytes.length; off += fixed) ids.push(await sink.add(bytes.subarray(off, off + fixed), 0));
         if (off < bytes.length) carry = bytes.slice(off);
       }
+      if (n < want) break;
     }
     if (cdc) for (const c of cdc.finish()) ids.push(await sink.add(c, 0));
     else if (carry && carry.length) ids.push(await sink.add(carry, 0));
