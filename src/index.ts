@@ -1,6 +1,6 @@
 /**
  * restorable as a library: open a repository, take snapshots, restore,
- * verify. The CLI (src/cli) and the GitHub actions are thin layers over
+ * verify, drill. The CLI (src/cli) and the GitHub actions are thin layers over
  * exactly these functions. Errors are the typed errors of ./core/errors.js.
  */
 export * from "./core/errors.js";
@@ -21,4 +21,6 @@ export { restore, type RestoreOptions, type RestoreResult } from "./ops/restore/
 export { verify, type VerifyOptions, type VerifyReport } from "./ops/verify/verify.js";
 export { repairIndex } from "./ops/repair/repair-index.js";
 export { selectSnapshot } from "./ops/select.js";
+export { planDrill, executeDrill, runDrill, reportMarkdown, reportSummary, type DrillPlan, type DrillReport } from "./ops/drill.js";
+export { writeCanary, readCanary } from "./checks/canary.js";
 export { VERSION } from "./version.js";

@@ -65,3 +65,18 @@ ensure_npm_deps() {
     npm ci --no-audit --no-fund
   fi
 }
+
+# The real applications the drill tests run (test/fixtures/app-*/, e.g. Soul from
+# the npm registry): `npm ci` from their committed lock files when node_modules
+# is missing or older than the lock. Native addons build against Node 24's headers.
+ensure_app_fixtures() {
+  local dir nodedir
+  nodedir=$(cd "$(dirname "$(command -v node)")/.." && pwd)
+  for dir in "$ROOT"/test/fixtures/app-*/; do
+    [ -f "$dir/package-lock.json" ] || continue
+    if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+      log "npm ci in ${dir#"$ROOT"/}"
+      npm_config_nodedir="${npm_config_nodedir:-$nodedir}" npm ci --prefix "$dir" --no-audit --no-fund
+    fi
+  done
+}

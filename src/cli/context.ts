@@ -15,12 +15,20 @@ export interface TextStream extends NodeJS.WritableStream {
   isTTY?: boolean;
 }
 
+/**
+ * Subscribes `handler` to the interrupt signals of the process (SIGINT, SIGTERM) while a command needs to
+ * clean up before exiting (a drill's sandbox); returns the function that unsubscribes it.
+ */
+export type InterruptSource = (handler: (signal: string) => void) => () => void;
+
 /** The process-facing parts, given by main.ts. */
 export interface CliIo {
   readonly env: Env;
   readonly cwd: string;
   readonly stdout: TextStream;
   readonly stderr: TextStream;
+  /** Interrupt signals (main.ts: SIGINT and SIGTERM of the process); absent in in-process tests. */
+  readonly interrupts?: InterruptSource;
 }
 
 /** Options every command accepts (see docs/cli.md). */

@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { ConfigError } from "../core/errors.js";
 import { VERSION } from "../version.js";
 import { registerDiff } from "./commands/diff.js";
+import { registerDrill } from "./commands/drill.js";
 import { registerForget } from "./commands/forget.js";
 import { registerInit } from "./commands/init.js";
 import { registerKey } from "./commands/key.js";
@@ -38,7 +39,7 @@ export function buildProgram(ctx: CliContext): Command {
       outputError: () => undefined, // run() prints errors itself
     });
   program.hook("preAction", (_cmd, action) => ctx.setGlobals(action.optsWithGlobals<GlobalOptions>()));
-  for (const register of [registerInit, registerSnapshot, registerSnapshots, registerLs, registerDiff, registerVerify, registerRestore, registerKey, registerRepair, registerUnlock, registerPrune, registerForget]) {
+  for (const register of [registerInit, registerSnapshot, registerSnapshots, registerLs, registerDiff, registerVerify, registerRestore, registerDrill, registerKey, registerRepair, registerUnlock, registerPrune, registerForget]) {
     register(program, ctx);
   }
   for (const cmd of allCommands(program)) cmd.exitOverride().showSuggestionAfterError(true);

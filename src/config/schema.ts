@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { RetentionSchema } from "../core/retention-policy.js";
+import { DrillSchema } from "./drill-schema.js";
 
 /** A source name: one path segment of `[A-Za-z0-9._-]`, not `.` or `..` (it becomes a folder under the restore target). */
 export const SOURCE_NAME_RE = /^[A-Za-z0-9._-]+$/;
@@ -72,7 +73,8 @@ export const ConfigSchema = z.strictObject({
   verify: z.strictObject({ json: globs.optional() }).optional(),
   /** Retention policy for `prune` (docs/retention.md); `prune --keep-*` flags override it. */
   retention: RetentionSchema.optional(),
-  // drill: { ... }      -- added by the restore-drill work
+  /** Restore drills (docs/drills.md): schema in drill-schema.ts. */
+  drill: DrillSchema.optional(),
 });
 
 /** restorable.yml as parsed (paths still as written in the file). */

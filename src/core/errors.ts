@@ -17,6 +17,7 @@ export type ErrorCode =
   | "STORE" // the storage backend failed (network, credentials, bucket)
   | "UNSAFE_PATH" // a path would escape the restore target
   | "HOOK" // a pre/post hook failed
+  | "DRILL_FAILED" // a restore drill ran and failed (a check, a step, the application, a budget)
   | "INTERRUPTED"; // cancelled by a signal
 
 /** Base class: every error restorable throws on purpose has a `code`. */
@@ -103,6 +104,13 @@ export class HookError extends RestorableError {
   }
 }
 
+/** A restore drill ran and did not pass; `details.failures` lists why (the report has everything). */
+export class DrillFailedError extends RestorableError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("DRILL_FAILED", message, details);
+  }
+}
+
 export class InterruptedError extends RestorableError {
   constructor(message = "interrupted") {
     super("INTERRUPTED", message);
@@ -122,6 +130,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   STORE: 9,
   UNSAFE_PATH: 10,
   HOOK: 11,
+  DRILL_FAILED: 12,
   INTERRUPTED: 130,
 };
 

@@ -14,6 +14,7 @@ import type { SnapshotManifest } from "../core/manifest.js";
 import type { PackEntry } from "../core/pack.js";
 import { isSnapshotId, parseSnapshotId } from "../core/snapshot-id.js";
 import { probeCapabilities, type StoreCapabilities } from "../store/probe.js";
+import { ReadOnlyStore } from "../store/readonly.js";
 import type { ObjectStore } from "../store/types.js";
 import { CONFIG_KEY, INDEX_PREFIX, KEYS_PREFIX, SNAPSHOTS_PREFIX, indexKey, keySlotKey, packKey, snapshotKey } from "./layout.js";
 import { mapLimit } from "../core/concurrency.js";
@@ -119,6 +120,17 @@ export class Repository {
    */
   useIndexCache(root: string): void {
     this.indexCache = new IndexCache(root, this.config.id);
+  }
+
+  /**
+   * The same repository (config, keys, index cache) over a ReadOnlyStore: every write through the view
+   * fails with StoreError (`details.readOnly`). Restore drills restore through it, so nothing that runs
+   * in a sandbox can change the repository; the caller keeps this handle for its own writes (annotations).
+   */
+  readOnlyView(): Repository {
+    const view = new Repository(this.store instanceof ReadOnlyStore ? this.store : new ReadOnlyStore(this.store), this.config, this.keys, this.slot, this.master);
+    view.indexCache = this.indexCache;
+    return view;
   }
 
   /** The chunk id of `data`: HMAC-SHA-256 under the repository's id key. */

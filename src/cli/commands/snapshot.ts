@@ -1,5 +1,7 @@
 /** `restorable snapshot [PATH...]`: back up paths, or the sources of restorable.yml. */
+import { resolve } from "node:path";
 import type { Command } from "commander";
+import { writeCanary } from "../../checks/canary.js";
 import { configSourceSpecs, pathSourceSpecs } from "../../config/sources.js";
 import { ConfigError, EXIT_CODES } from "../../core/errors.js";
 import { snapshot, type SourceSpec } from "../../ops/snapshot/snapshot.js";
@@ -34,6 +36,15 @@ export function registerSnapshot(program: Command, ctx: CliContext): void {
       const file = fromConfig ? loaded?.config : undefined;
       const tags = [...new Set([...(file?.tags ?? []), ...flags.tag])];
       await ctx.withRepo(async ({ repo }) => {
+        // The RPO canary (docs/drills.md): a marker row with the current time, written just before the sources are read.
+        let canary: string | null = null;
+        if (loaded && file?.drill?.canary) {
+          try {
+            canary = writeCanary(resolve(loaded.dir, file.drill.canary.db), file.drill.canary.write);
+          } catch (err) {
+            ctx.warn(`drill.canary: could not write the canary into ${file.drill.canary.db}: ${(err as Error).message} (the snapshot goes on; a drill will find an older canary or none)`);
+          }
+        }
         const progress = ctx.progress("snapshot");
         let result;
         try {
@@ -58,6 +69,7 @@ export function registerSnapshot(program: Command, ctx: CliContext): void {
             files: s.files, dirs: s.dirs, symlinks: s.symlinks, bytes: s.bytes, bytesRead: s.bytesRead, bytesAdded: s.bytesAdded,
             chunksNew: s.chunksNew, chunksTotal: s.chunksTotal, packsWritten: s.packsWritten, durationMs: s.durationMs,
             structureCheck: result.checked ? "ok" : "failed",
+            canary,
             warnings: result.warnings,
           },
           () => [
@@ -68,6 +80,7 @@ export function registerSnapshot(program: Command, ctx: CliContext): void {
             `  added      ${formatBytes(s.bytesAdded)} (after dedup and compression)`,
             `  duration   ${formatDuration(s.durationMs)}`,
             `  structure  ${result.checked ? "checked, ok" : "CHECK FAILED"}`,
+            ...(canary ? [`  canary     ${canary} written to ${file?.drill?.canary?.db ?? ""}`] : []),
             ...(result.warnings.length ? [`  warnings   ${result.warnings.length} (see above)`] : []),
           ],
         );
