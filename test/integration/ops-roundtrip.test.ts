@@ -117,3 +117,21 @@ describe.each(backends)("snapshot, restore, verify on %s", (_name, makeStore) =>
     await expect(restore(repo, manifest, { target: join(dir.path, "restore-bad2") })).rejects.toThrow(/blobs\/random\.bin/);
   });
 });
+
+describe("a file with a SQLite header that cannot be a database", () => {
+  it("is stored as a plain file with a warning naming it", async () => {
+    const dir = await tempDir();
+    try {
+      const { writeFile, mkdir } = await import("node:fs/promises");
+      await mkdir(join(dir.path, "src"));
+      // 1000 bytes: not a whole number of pages, so the walk does not even open it as a database.
+      await writeFile(join(dir.path, "src", "half.db"), Buffer.concat([Buffer.from("SQLite format 3\0", "latin1"), Buffer.alloc(984, 1)]));
+      const repo = await Repository.init(new LocalStore(join(dir.path, "repo")), password, { scryptN: 1024 });
+      const result = await snapshot(repo, { sources: [{ kind: "directory", name: "src", path: join(dir.path, "src") }] });
+      expect(result.warnings.map((w) => w.path)).toEqual(["half.db"]);
+      expect(result.manifest.sources[0]!.databases).toEqual([]);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+});

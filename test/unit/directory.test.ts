@@ -41,7 +41,7 @@ beforeEach(() => {
   const ins = writer.prepare("INSERT INTO t(v) VALUES (?)");
   for (let i = 0; i < 300; i++) ins.run(`row ${i}`);
   writeFileSync(join(root, "data/fake.sqlite"), "I am named like a database but I am text\n");
-  writeFileSync(join(root, "data/garbage.db"), Buffer.concat([Buffer.from("SQLite format 3\0", "latin1"), Buffer.alloc(8192, 0xab)]));
+  writeFileSync(join(root, "data/garbage.db"), Buffer.concat([Buffer.from("SQLite format 3\0", "latin1"), Buffer.alloc(8192 - 16, 0xab)])); // a whole number of 512-byte pages
   mkdirSync(join(root, "logs"));
   writeFileSync(join(root, "logs/x.log"), "log line\n");
   execFileSync("mkfifo", [join(root, "pipe")]);
@@ -138,7 +138,7 @@ describe("walkDirectory", () => {
     expect(byPath(entries, "data/fake.sqlite").sqlite).toBeUndefined();
     // Header but garbage: a plain file (original bytes) with a warning.
     const garbage = byPath(entries, "data/garbage.db");
-    expect(garbage).toMatchObject({ chunking: { mode: "cdc" }, contentPath: join(root, "data/garbage.db"), size: 16 + 8192 });
+    expect(garbage).toMatchObject({ chunking: { mode: "cdc" }, contentPath: join(root, "data/garbage.db"), size: 8192 });
     expect(garbage.sqlite).toBeUndefined();
 
     expect(entries.some((e) => e.path === "pipe")).toBe(false);

@@ -24,6 +24,7 @@ import { runCommandSource, runHook, safeEnv, sqliteFileSource, walkDirectory } f
 import type { SourceEntry, SourceWarning } from "../../sources/types.js";
 import { VERSION } from "../../version.js";
 import { checkStructure } from "../verify/structure.js";
+import { readAhead } from "./read-ahead.js";
 import { storeFile } from "./store-file.js";
 
 /** One source to read. Paths may be relative to the working directory. */
@@ -111,7 +112,11 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
         const entries: ListingEntry[] = [];
         const databases: SourceRecord["databases"][number][] = [];
         let bytes = 0;
-        for await (const entry of readSource(spec, tempDir, env, onWarning)) {
+        const unchanged = (entry: SourceEntry): ListingEntry | undefined => {
+          const old = entry.reusable ? parentListing?.get(entry.path) : undefined;
+          return old && old.t === "f" && old.s === entry.size && old.mt === entry.mtimeMs && old.ct === entry.ctimeMs && old.i === entry.ino && old.h && refsPresent(sink, old) ? old : undefined;
+        };
+        for await (const { entry, content } of readAhead(readSource(spec, tempDir, env, onWarning), { wanted: (e) => !unchanged(e) })) {
           const base = {
             p: entry.path, t: typeLetter(entry.type), m: entry.mode, u: entry.uid, g: entry.gid,
             mt: entry.mtimeMs, ct: entry.ctimeMs, i: entry.ino, s: entry.size,
@@ -125,14 +130,17 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
           } else {
             totals.files++;
             bytes += entry.size;
-            const old = entry.reusable ? parentListing?.get(entry.path) : undefined;
-            if (old && old.t === "f" && old.s === entry.size && old.mt === entry.mtimeMs && old.ct === entry.ctimeMs && old.i === entry.ino && old.h && refsPresent(sink, old)) {
+            const old = content ? undefined : unchanged(entry);
+            if (old) {
               entries.push({ ...base, h: old.h, ...(old.c ? { c: old.c } : {}), ...(old.cl ? { cl: old.cl } : {}) });
             } else {
               try {
                 const stored = await storeFile(sink, gear, entry.contentPath ?? "", entry.chunking ?? { mode: "cdc" }, (n) => {
                   totals.bytesRead += n;
-                }, entry.size);
+                }, entry.size, content);
+                if (!entry.sqlite && stored.sqliteHeader) {
+                  onWarning({ path: entry.path, message: "has a SQLite header but is not a whole number of pages (truncated or not a database): stored as a plain file" });
+                }
                 const chunkList = await encodeChunkList(sink, stored.ids);
                 entries.push({
                   ...base, s: stored.size, h: stored.sha256, ...chunkList,

@@ -4,10 +4,11 @@
  * returns the chunk ids and the SHA-256 of the whole content.
  */
 import { createHash } from "node:crypto";
-import { open } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import { SourceError } from "../../core/errors.js";
 import { CDC_DATA, CdcChunker } from "../../core/fastcdc.js";
 import type { PackSink } from "../../repo/pack-sink.js";
+import { SQLITE_MAGIC } from "../../sources/sqlite-detect.js";
 import type { ChunkingHint } from "../../sources/types.js";
 
 /** Bytes read per read(2) call. */
@@ -19,6 +20,8 @@ export interface StoredFile {
   readonly sha256: string;
   /** Bytes read. */
   readonly size: number;
+  /** True when the content starts with the SQLite header ("SQLite format 3\0"). */
+  readonly sqliteHeader: boolean;
 }
 
 /**
@@ -35,16 +38,21 @@ export async function storeFile(
   onBytes?: (n: number) => void,
   /** The size the walk saw (bytes): small files get a buffer of their size, not READ_BLOCK. */
   sizeHint = READ_BLOCK,
+  /** The whole content, already being read (read-ahead of small files); then `path` is not opened. */
+  preloaded?: Promise<Uint8Array>,
 ): Promise<StoredFile> {
-  let handle;
+  let handle: FileHandle | undefined;
+  let first: Uint8Array | undefined;
   try {
-    handle = await open(path, "r");
+    if (preloaded) first = await preloaded;
+    else handle = await open(path, "r");
   } catch (err) {
     throw new SourceError(`cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
   }
   const hash = createHash("sha256");
   const ids: Uint8Array[] = [];
   let size = 0;
+  let head: Uint8Array | undefined;
   try {
     const cdc = chunking.mode === "cdc" ? new CdcChunker(CDC_DATA, gear) : undefined;
     const fixed = chunking.mode === "fixed" ? chunking.size : 0;
@@ -56,15 +64,26 @@ export async function storeFile(
       // buffer of its own size. A live file that grew past the hint is read on in full blocks.
       const left = size < sizeHint ? sizeHint - size + 1 : block;
       const want = fixed ? Math.min(block, Math.ceil(left / fixed) * fixed) : Math.min(block, left);
-      const buf = new Uint8Array(want);
+      let buf: Uint8Array;
       let n = 0;
-      try {
-        n = (await handle.read(buf, 0, want, null)).bytesRead;
-      } catch (err) {
-        throw new SourceError(`cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+      if (first) {
+        // Preloaded: the whole file in one block, then the end.
+        buf = first;
+        n = first.length;
+        first = undefined;
+      } else if (!handle) {
+        break;
+      } else {
+        buf = new Uint8Array(want);
+        try {
+          n = (await handle.read(buf, 0, want, null)).bytesRead;
+        } catch (err) {
+          throw new SourceError(`cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+        }
       }
       if (n === 0) break;
       const data = buf.subarray(0, n);
+      head ??= data.slice(0, 16);
       size += n;
       hash.update(data);
       onBytes?.(n);
@@ -77,12 +96,12 @@ export async function storeFile(
         for (; off + fixed <= bytes.length; off += fixed) ids.push(await sink.add(bytes.subarray(off, off + fixed), 0));
         if (off < bytes.length) carry = bytes.slice(off);
       }
-      if (n < want) break;
+      if (!handle || n < want) break;
     }
     if (cdc) for (const c of cdc.finish()) ids.push(await sink.add(c, 0));
     else if (carry && carry.length) ids.push(await sink.add(carry, 0));
   } finally {
-    await handle.close();
+    await handle?.close();
   }
-  return { ids, sha256: hash.digest("hex"), size };
+  return { ids, sha256: hash.digest("hex"), size, sqliteHeader: head !== undefined && Buffer.from(head).equals(SQLITE_MAGIC) };
 }
