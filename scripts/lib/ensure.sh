@@ -3,6 +3,8 @@
 # Pinned versions live here and nowhere else.
 NODE24_VERSION=24.9.0
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c   # github.com/minio/minio, built with `go install`
+ACT_VERSION=v0.2.89          # github.com/nektos/act: runs the starter workflows without Docker; first release with node24 actions
+ACTIONLINT_VERSION=v1.7.12   # github.com/rhysd/actionlint: lints the workflows (ci.yml cannot run here)
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/restorable-tools
 
@@ -43,18 +45,10 @@ ensure_apt() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# MinIO, the real S3 server of the contract and integration tests.
+# MinIO, the real S3 server of the contract and integration tests: MINIO_BIN.
 ensure_minio() {
   if [ -n "${MINIO_BIN:-}" ] && [ -x "$MINIO_BIN" ]; then return; fi
-  local gobin
-  gobin=$(go env GOPATH 2>/dev/null)/bin
-  local stamp="$CACHE/minio-$MINIO_VERSION.ok"
-  if [ ! -x "$gobin/minio" ] || [ ! -f "$stamp" ]; then
-    log "building MinIO $MINIO_VERSION with go install (a few minutes the first time)"
-    go install "github.com/minio/minio@$MINIO_VERSION"
-    mkdir -p "$CACHE" && touch "$stamp"
-  fi
-  export MINIO_BIN="$gobin/minio"
+  ensure_go_tool minio github.com/minio/minio MINIO_BIN "$MINIO_VERSION"
 }
 
 # node_modules matching package-lock.json.
@@ -79,4 +73,31 @@ ensure_app_fixtures() {
       npm_config_nodedir="${npm_config_nodedir:-$nodedir}" npm ci --prefix "$dir" --no-audit --no-fund
     fi
   done
+}
+
+# A Go tool built with `go install` into $GOPATH/bin, once per pinned version (a stamp file
+# remembers which version the binary there is). Sets the variable named $3 to its path.
+ensure_go_tool() {
+  local name=$1 module=$2 var=$3 version=$4
+  local gobin stamp
+  gobin=$(go env GOPATH 2>/dev/null)/bin
+  stamp="$CACHE/$name-$version.ok"
+  if [ ! -x "$gobin/$name" ] || [ ! -f "$stamp" ]; then
+    log "building $name $version with go install"
+    go install "$module@$version"
+    mkdir -p "$CACHE" && touch "$stamp"
+  fi
+  export "$var=$gobin/$name"
+}
+
+# act, for the end-to-end tests of the workflows (test/e2e): ACT_BIN.
+ensure_act() {
+  if [ -n "${ACT_BIN:-}" ] && [ -x "$ACT_BIN" ]; then return; fi
+  ensure_go_tool act github.com/nektos/act ACT_BIN "$ACT_VERSION"
+}
+
+# actionlint, for test/integration/workflows-lint.test.ts: ACTIONLINT_BIN.
+ensure_actionlint() {
+  if [ -n "${ACTIONLINT_BIN:-}" ] && [ -x "$ACTIONLINT_BIN" ]; then return; fi
+  ensure_go_tool actionlint github.com/rhysd/actionlint/cmd/actionlint ACTIONLINT_BIN "$ACTIONLINT_VERSION"
 }

@@ -3,20 +3,16 @@
  * so zstd, the slowest step of a snapshot (about 80 MB/s per core here),
  * runs on every core while the main thread reads, cuts and hashes.
  */
-import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { ZSTD_LEVEL } from "../core/compress.js";
 import type { FrameEncoder } from "../core/pack.js";
 import { workerExecArgv } from "../sources/sqlite-capture.js";
+import { findWorkerUrl } from "../sources/worker-url.js";
 import type { FrameReply, FrameRequest } from "./frame-worker.js";
 
 function workerUrl(): URL {
-  for (const candidate of [new URL("./frame-worker.js", import.meta.url), new URL("./frame-worker.ts", import.meta.url)]) {
-    if (existsSync(fileURLToPath(candidate))) return candidate;
-  }
-  throw new Error(`frame-worker.js (or .ts) not found next to ${fileURLToPath(import.meta.url)}`);
+  return findWorkerUrl(import.meta.url, "frame-worker");
 }
 
 interface Job {

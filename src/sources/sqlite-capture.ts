@@ -9,14 +9,14 @@
  * never written: no checkpoint, no journal-mode change.
  */
 
-import { existsSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { InterruptedError, SourceError } from "../core/errors.js";
 import type { CaptureReply, CaptureRequest } from "./sqlite-worker.js";
 import { SQLITE_SIBLING_SUFFIXES } from "./sqlite-detect.js";
 import type { SqliteCapture } from "./types.js";
+import { findWorkerUrl } from "./worker-url.js";
 
 /** Options of {@link captureSqlite}. */
 export interface CaptureSqliteOptions {
@@ -34,11 +34,7 @@ let cachedWorkerUrl: URL | undefined;
  * which Node 24 loads through its built-in type stripping.
  */
 export function sqliteWorkerUrl(): URL {
-  if (cachedWorkerUrl) return cachedWorkerUrl;
-  for (const candidate of [new URL("./sqlite-worker.js", import.meta.url), new URL("./sqlite-worker.ts", import.meta.url)]) {
-    if (existsSync(fileURLToPath(candidate))) return (cachedWorkerUrl = candidate);
-  }
-  throw new Error(`sqlite-worker.js (or .ts) not found next to ${fileURLToPath(import.meta.url)}`);
+  return (cachedWorkerUrl ??= findWorkerUrl(import.meta.url, "sqlite-worker"));
 }
 
 /**
