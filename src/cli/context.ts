@@ -5,7 +5,7 @@
  * `process`; `run.ts` hands them this context.
  */
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { configRepository, loadConfig, type LoadedConfig } from "../config/load.js";
 import { initRepository, openRepository, type Env, type OpenInputs, type OpenedRepository } from "../ops/open.js";
 import { createProgress, type Progress } from "./progress.js";
@@ -38,6 +38,16 @@ export interface GlobalOptions {
   readonly config?: string;
   readonly json?: boolean;
   readonly quiet?: boolean;
+}
+
+/**
+ * Where index files are cached between runs (src/repo/index-cache.ts): RESTORABLE_CACHE_DIR, else
+ * $XDG_CACHE_HOME/restorable, else ~/.cache/restorable; none when RESTORABLE_CACHE_DIR is set to "".
+ */
+export function indexCacheRoot(env: Env): string | undefined {
+  if (env.RESTORABLE_CACHE_DIR !== undefined) return env.RESTORABLE_CACHE_DIR || undefined;
+  const base = env.XDG_CACHE_HOME || (env.HOME ? join(env.HOME, ".cache") : undefined);
+  return base ? join(base, "restorable") : undefined;
 }
 
 /** The name of the configuration file used when `--config` is not given and it exists in the working directory. */
@@ -96,6 +106,8 @@ export class CliContext {
   async withRepo<T>(fn: (opened: OpenedRepository) => Promise<T>): Promise<T> {
     const opened = await openRepository(await this.openInputs());
     try {
+      const cache = indexCacheRoot(this.io.env);
+      if (cache) opened.repo.useIndexCache(cache);
       for (const w of opened.warnings) this.warn(w);
       return await fn(opened);
     } finally {
