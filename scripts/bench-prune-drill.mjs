@@ -64,17 +64,8 @@ const TARGET_PRUNE_RSS = 500e6;
 const PRUNE_MARKS = ["<!-- bench:prune:start -->", "<!-- bench:prune:end -->"];
 const DRILL_MARKS = ["<!-- bench:drill:start -->", "<!-- bench:drill:end -->"];
 
-/** mulberry32: a small seeded PRNG (deterministic histories), floats in [0, 1). */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The tests' seeded PRNG (mulberry32), so histories are the same every run. */
+const { rng: prng } = await import(pathToFileURL(join(ROOT, "test", "helpers", "random.ts")).href);
 
 // ---------------------------------------------------------------- prune: the generated history
 
