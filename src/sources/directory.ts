@@ -6,8 +6,7 @@
 
 import { randomUUID } from "node:crypto";
 import type { Stats } from "node:fs";
-import { constants } from "node:fs";
-import { lstat, open, readdir, readlink, rm, stat } from "node:fs/promises";
+import { lstat, readdir, readlink, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ConfigError, InterruptedError, SourceError } from "../core/errors.js";
 import { errnoCode, fsSourceError } from "./fs-errors.js";
@@ -91,16 +90,6 @@ function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-/** Open and close a file to prove it is readable (O_NONBLOCK: never blocks). */
-async function assertReadable(abs: string): Promise<void> {
-  try {
-    const h = await open(abs, constants.O_RDONLY | constants.O_NONBLOCK);
-    await h.close();
-  } catch (err) {
-    throw fsSourceError("cannot read", abs, err);
-  }
-}
-
 /** Copy a database into tempDir; returns its entry, or undefined when SQLite refused it (SourceError). */
 async function tryCaptureEntry(ctx: WalkContext, child: Child): Promise<SourceEntry | undefined> {
   const dest = join(ctx.tempDir as string, `sqlite-${randomUUID()}.db`);
@@ -176,9 +165,8 @@ async function fileEntry(ctx: WalkContext, child: Child, probe: (name: string) =
   if (ctx.sqlite === "auto" && (await probe(child.name))) {
     const captured = await tryCaptureEntry(ctx, child);
     if (captured) return captured;
-  } else {
-    await assertReadable(child.abs);
   }
+  // Not opened here: whoever reads `contentPath` reports a file it cannot read (fsSourceError).
   return plainFileEntry(child.rel, child.abs, child.st);
 }
 
@@ -265,9 +253,11 @@ async function* walkTree(
  * `tempDir` and removes it at the end.
  *
  * @throws SourceError "source path does not exist: <root>" for a missing
- *   root; SourceError naming the path for an unreadable directory, file or
+ *   root; SourceError naming the path for an unreadable directory or
  *   symlink (EACCES...); files or directories that vanish during the walk
- *   are skipped with a warning.
+ *   are skipped with a warning. Regular files are not opened by the walk
+ *   (one open per file is what the reader does anyway): reading
+ *   `contentPath` is where an unreadable file fails.
  * @throws ConfigError when `sqlite` is "auto" and `tempDir` is missing.
  * @throws InterruptedError when `hooks.signal` aborts.
  */

@@ -135,3 +135,36 @@ describe("a file with a SQLite header that cannot be a database", () => {
     }
   });
 });
+
+describe("a file deleted between the walk and its read", () => {
+  it("is left out with a warning naming it, and the snapshot commits the rest", async () => {
+    const dir = await tempDir();
+    try {
+      const { writeFile, mkdir } = await import("node:fs/promises");
+      const { rmSync } = await import("node:fs");
+      await mkdir(join(dir.path, "src"));
+      await writeFile(join(dir.path, "src", "a.txt"), "kept");
+      // Over the read-ahead size (1 MiB): listed by the walk, opened only when its turn comes.
+      await writeFile(join(dir.path, "src", "z.bin"), Buffer.alloc(2 * 1024 * 1024, 7));
+      const repo = await Repository.init(new LocalStore(join(dir.path, "repo")), password, { scryptN: 1024 });
+      let deleted = false;
+      const result = await snapshot(repo, {
+        sources: [{ kind: "directory", name: "src", path: join(dir.path, "src") }],
+        onProgress: (p) => {
+          if (p.path === "a.txt" && !deleted) {
+            deleted = true;
+            rmSync(join(dir.path, "src", "z.bin"));
+          }
+        },
+      });
+      expect(deleted).toBe(true);
+      expect(result.warnings).toEqual([{ path: "z.bin", message: "vanished during the snapshot: not stored" }]);
+      expect(result.manifest.stats.files).toBe(1);
+      const target = join(dir.path, "out");
+      await restore(repo, result.manifest, { target, verify: true });
+      expect((await readdir(join(target, "src"))).sort()).toEqual(["a.txt"]);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+});

@@ -137,7 +137,17 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
               try {
                 const stored = await storeFile(sink, gear, entry.contentPath ?? "", entry.chunking ?? { mode: "cdc" }, (n) => {
                   totals.bytesRead += n;
-                }, entry.size, content);
+                }, entry.size, content).catch((err: unknown) => {
+                  // Deleted between the walk and the read: like a file that vanished during the walk.
+                  if (err instanceof SourceError && err.details.errno === "ENOENT" && !entry.sqlite) return undefined;
+                  throw err;
+                });
+                if (!stored) {
+                  totals.files--;
+                  bytes -= entry.size;
+                  onWarning({ path: entry.path, message: "vanished during the snapshot: not stored" });
+                  continue;
+                }
                 if (!entry.sqlite && stored.sqliteHeader) {
                   onWarning({ path: entry.path, message: "has a SQLite header but is not a whole number of pages (truncated or not a database): stored as a plain file" });
                 }

@@ -5,9 +5,9 @@
  */
 import { createHash } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
-import { SourceError } from "../../core/errors.js";
 import { CDC_DATA, CdcChunker } from "../../core/fastcdc.js";
 import type { PackSink } from "../../repo/pack-sink.js";
+import { fsSourceError } from "../../sources/fs-errors.js";
 import { SQLITE_MAGIC } from "../../sources/sqlite-detect.js";
 import type { ChunkingHint } from "../../sources/types.js";
 
@@ -28,7 +28,8 @@ export interface StoredFile {
  * Stores the file at `path`.
  * @param gear the repository's FastCDC gear table.
  * @param onBytes called with each block's byte count (progress).
- * @throws SourceError naming the file when it cannot be read.
+ * @throws SourceError "cannot read <path>: <reason> (<errno>)" when the file cannot be opened or read
+ *   (details.errno is "ENOENT" when it vanished since the walk).
  */
 export async function storeFile(
   sink: PackSink,
@@ -47,7 +48,7 @@ export async function storeFile(
     if (preloaded) first = await preloaded;
     else handle = await open(path, "r");
   } catch (err) {
-    throw new SourceError(`cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    throw fsSourceError("cannot read", path, err);
   }
   const hash = createHash("sha256");
   const ids: Uint8Array[] = [];
@@ -78,7 +79,7 @@ export async function storeFile(
         try {
           n = (await handle.read(buf, 0, want, null)).bytesRead;
         } catch (err) {
-          throw new SourceError(`cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+          throw fsSourceError("cannot read", path, err);
         }
       }
       if (n === 0) break;
