@@ -10,6 +10,8 @@
  * TypeScript and imports only `node:` modules at run time.
  */
 import { createCipheriv, randomBytes } from "node:crypto";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { parentPort, workerData } from "node:worker_threads";
 import { constants, zstdCompressSync } from "node:zlib";
 
@@ -47,7 +49,27 @@ function encode(plain: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * This thread allocates almost no JavaScript objects, only buffers (the frame it
+ * receives, zstd's output, the cipher's output), so V8 rarely collects here and
+ * those buffers piled up. Measured on D1's database alone, peak RSS of the
+ * snapshot: 838 MB without collecting here, 838 MB collecting every 32 MiB,
+ * 588 MB every 4 MiB. So the worker collects explicitly after every
+ * GC_EVERY_BYTES of plaintext (a full GC of this tiny heap takes about a
+ * millisecond). `--expose-gc` set at run time (node:v8 setFlagsFromString)
+ * applies to contexts created afterwards, hence the fresh vm context.
+ */
+const GC_EVERY_BYTES = 4 * 1024 * 1024;
+setFlagsFromString("--expose-gc");
+const collect = runInNewContext("gc") as () => void;
+let sinceGc = 0;
+
 parentPort!.on("message", (msg: FrameRequest) => {
+  sinceGc += msg.plain.length;
+  if (sinceGc >= GC_EVERY_BYTES) {
+    sinceGc = 0;
+    collect();
+  }
   try {
     const sealed = encode(msg.plain);
     parentPort!.postMessage({ id: msg.id, sealed } satisfies FrameReply, [sealed.buffer as ArrayBuffer]);

@@ -37,22 +37,32 @@ export function sqliteWorkerUrl(): URL {
   return (cachedWorkerUrl ??= findWorkerUrl(import.meta.url, "sqlite-worker"));
 }
 
+/** Options a worker may take that change how its code is loaded or reported; the ones in TAKES_VALUE take the next argument. */
+const WORKER_OPTIONS = ["--conditions", "-C", "--import", "--require", "-r", "--loader", "--experimental-", "--no-experimental-", "--enable-source-maps", "--no-warnings", "--disable-warning", "--no-deprecation", "--trace-warnings", "--cpu-prof", "--heap-prof"];
+const TAKES_VALUE = new Set(["--conditions", "-C", "--import", "--require", "-r", "--loader", "--experimental-loader", "--disable-warning", "--cpu-prof-dir", "--cpu-prof-name", "--cpu-prof-interval", "--heap-prof-dir", "--heap-prof-name", "--heap-prof-interval"]);
+
 /**
- * The parent's `process.execArgv` without the flags that only make sense for
- * an inline entry point (`--input-type`, `-e`/`--eval`, `-p`/`--print` and
- * their values): a worker inherits execArgv, and Node refuses `--input-type`
- * for a worker loaded from a file (ERR_INPUT_TYPE_NOT_ALLOWED).
+ * The options of the parent's `process.execArgv` to give a worker: those that
+ * change how code is loaded (`--import`, `--conditions`, `--experimental-*`...)
+ * or reported (`--enable-source-maps`, `--cpu-prof*`...), with their values.
+ * Everything else is left out: an inline entry point's `--input-type`/`-e`
+ * (Node refuses `--input-type` for a worker loaded from a file,
+ * ERR_INPUT_TYPE_NOT_ALLOWED) and V8 or per-process options such as
+ * `--max-old-space-size`, which make `new Worker` throw
+ * ERR_WORKER_INVALID_EXEC_ARGV when given explicitly.
  */
 export function workerExecArgv(execArgv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < execArgv.length; i++) {
     const a = execArgv[i] as string;
-    if (a.startsWith("--input-type=") || a.startsWith("--eval=") || a.startsWith("--print=")) continue;
-    if (["--input-type", "-e", "--eval", "-p", "--print"].includes(a)) {
-      i++; // skip the value too
-      continue;
+    const name = a.includes("=") ? a.slice(0, a.indexOf("=")) : a;
+    const keep = WORKER_OPTIONS.some((o) => (o.endsWith("-") ? name.startsWith(o) : name === o || name.startsWith(`${o}-`)));
+    const valueNext = !a.includes("=") && (TAKES_VALUE.has(name) || ["--input-type", "-e", "--eval", "-p", "--print"].includes(name));
+    if (keep) out.push(a);
+    if (valueNext) {
+      i++;
+      if (keep && i < execArgv.length) out.push(execArgv[i] as string);
     }
-    out.push(a);
   }
   return out;
 }

@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { InterruptedError, SourceError } from "../../src/core/errors.js";
-import { captureSqlite, sqliteWorkerUrl } from "../../src/sources/sqlite-capture.js";
+import { captureSqlite, sqliteWorkerUrl, workerExecArgv } from "../../src/sources/sqlite-capture.js";
 import { isSqliteFile } from "../../src/sources/sqlite-detect.js";
 import { compileSources, repoRoot } from "../helpers/compile-sources.js";
 
@@ -253,5 +253,28 @@ describe("captureSqlite", () => {
     } finally {
       build.cleanup();
     }
+  });
+});
+
+describe("workerExecArgv", () => {
+  it("keeps loader and reporting options with their values, drops V8, per-process and inline-entry options", () => {
+    expect(workerExecArgv([
+      "--max-old-space-size=4096", "--expose-gc", "--import", "tsx/esm", "--input-type=module", "-e", "code()",
+      "--conditions=dev", "-C", "prod", "--enable-source-maps", "--cpu-prof", "--cpu-prof-dir", "/tmp/p", "--stack-size=2000",
+      "--experimental-vm-modules", "--eval", "more()", "-r", "./hook.cjs",
+    ])).toEqual(["--import", "tsx/esm", "--conditions=dev", "-C", "prod", "--enable-source-maps", "--cpu-prof", "--cpu-prof-dir", "/tmp/p", "--experimental-vm-modules", "-r", "./hook.cjs"]);
+  });
+
+  it("gives options a Worker accepts even when the parent runs with V8 flags", async () => {
+    const { Worker } = await import("node:worker_threads");
+    const w = new Worker("require('node:worker_threads').parentPort.postMessage(process.execArgv)", {
+      eval: true, execArgv: workerExecArgv(["--max-semi-space-size=2", "--max-old-space-size=300", "--enable-source-maps"]),
+    });
+    const got = await new Promise((resolve, reject) => {
+      w.once("message", resolve);
+      w.once("error", reject);
+    });
+    await w.terminate();
+    expect(got).toEqual(["--enable-source-maps"]);
   });
 });
