@@ -235,16 +235,17 @@ export function countRows(db) {
 
 export function restorableTool(roundDir, app = APP) {
   const env = childEnv({ RESTORABLE_REPOSITORY: join(roundDir, "restorable-repo"), RESTORABLE_PASSWORD: PASSWORD, XDG_CACHE_HOME: join(roundDir, "cache") });
-  const bin = join(app, "bin", "restorable.js");
-  const node = process.execPath;
+  // Run as an installed CLI runs: the executable itself, so its `#!/usr/bin/env -S node ...` line
+  // (and its V8 options) apply; childEnv puts this Node 24 first on PATH.
+  const cli = join(app, "bin", "restorable.js");
   return {
     name: "restorable",
     repo: join(roundDir, "restorable-repo"),
     env,
-    init: ["init", node, [bin, "init", "--json"]],
-    backup: ["snapshot", node, [bin, "snapshot", "data", "--json"]],
-    restore: (target) => ["restore", node, [bin, "restore", "latest", "--target", target, "--json"]],
-    check: ["verify --read-data", node, [bin, "verify", "--read-data", "--json"]],
+    init: ["init", cli, ["init", "--json"]],
+    backup: ["snapshot", cli, ["snapshot", "data", "--json"]],
+    restore: (target) => ["restore", cli, ["restore", "latest", "--target", target, "--json"]],
+    check: ["verify --read-data", cli, ["verify", "--read-data", "--json"]],
     added: (stdout) => JSON.parse(stdout).bytesAdded,
     command: {
       init: "restorable init",
@@ -493,7 +494,7 @@ function report({ facts, ds, sourceFacts, rounds, chunks, index1m, frames, loadS
   lines.push(`Written by \`npm run bench\` (scripts/bench.mjs) on ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC; the run took ${Math.round(durationS)} s.`);
   lines.push("");
   lines.push(`- Machine: ${facts.uname}, ${facts.cpuModel}, ${facts.cores} cores, ${(facts.memory / 2 ** 30).toFixed(1)} GiB RAM, local disk (one filesystem for data, repositories and restores).`);
-  lines.push(`- Software: Node ${facts.node}; ${facts.restic} (repository format ${rounds[0].resticRepoVersion} as \`restic init\` chose it, default compression \`auto\`); sqlite3 ${facts.sqlite}; restorable ${facts.restorable}, driven through its CLI (\`node bin/restorable.js\`, built at the start of the run and copied aside so a rebuild by someone else cannot change it mid-run).`);
+  lines.push(`- Software: Node ${facts.node}; ${facts.restic} (repository format ${rounds[0].resticRepoVersion} as \`restic init\` chose it, default compression \`auto\`); sqlite3 ${facts.sqlite}; restorable ${facts.restorable}, driven through its CLI (\`bin/restorable.js\` run as an executable, so its \`#!/usr/bin/env -S node --max-semi-space-size=2\` line applies as for an installed CLI; built at the start of the run and copied aside so a rebuild by someone else cannot change it mid-run).`);
   lines.push(`- Load: the machine may be shared with other work (load average ${loadStart.map((x) => x.toFixed(2)).join(" ")} at the start, ${loadEnd.map((x) => x.toFixed(2)).join(" ")} at the end, on ${facts.cores} cores, this run included), so wall times are noisy; the CPU time (user + system, from GNU time) beside each is less sensitive to that.`);
   lines.push(`- Data set: ${QUICK ? `quick subset: the same SQL with 200,000 rows and C1 scaled by 1/10 (2,000 rows appended, 2,000 updated), and ${ds.meta.treeFrom}` : "D1 from `../shared/bench/make-dataset.sh`: a WAL-mode SQLite DB (2,000,000 rows, index on a random-looking key) and a real npm package tree"} — ${int(sourceFacts.files)} files, ${mb(sourceFacts.bytes)} (du -sb), of which the DB is ${mb(dbSize)} (page size ${sourceFacts.pageSize}). Change C1 (\`make-dataset.sh DIR mutate\`${QUICK ? ", scaled" : ""}): rows appended and a range of rows updated; ${int(sourceFacts.pagesChanged)} of ${int(sourceFacts.pages)} pages differ afterwards (${mb(sourceFacts.pagesChanged * sourceFacts.pageSize)}). The DB is restored from a pristine copy before each round, so C1 always starts from the same bytes.`);
   lines.push(`- Method: ${rounds.length} round(s) on fresh repositories${rounds.length > 1 ? " (medians, with the range in brackets; the tool that goes first alternates)" : ""}. Each round: \`init\`, full snapshot of \`data/\`, C1, incremental snapshot, restore of the latest snapshot into an empty folder, read-data check. Page cache: no root tricks (no drop_caches); the data set is read once before the first command, so **every command of both tools runs on a warm page cache**, and restores and checks read repositories that were just written (also cached). Times are wall clock from process start to exit; peak RSS is GNU time's \`%M\` of the process (restorable's worker threads are in the same process). Both restores were checked: ${int(sourceFacts.files)} files and ${int(rounds[0].expectedRows)} rows; restored DB byte-identical to the source: restorable ${rounds[0].restorable.restoredDbIdentical ? "yes" : "no (a consistent copy made by SQLite's backup API; same rows)"}, restic ${rounds[0].restic.restoredDbIdentical ? "yes" : "no"}.`);

@@ -5,8 +5,7 @@
  * bounded concurrency. Nothing it writes is visible to readers until the
  * caller writes the index file (`finish`) and then the manifest.
  */
-import { toHex } from "../core/crypto.js";
-import type { ChunkIndex } from "../core/index-codec.js";
+import { ChunkIndex } from "../core/index-codec.js";
 import { PackBuilder, type PackEntry } from "../core/pack.js";
 import type { FramePool } from "./frame-pool.js";
 import type { Repository } from "./repository.js";
@@ -23,10 +22,18 @@ export interface SinkStats {
   bytesAdded: number;
 }
 
+/** Placeholder location in `PackSink.placed`, which only answers "seen?". */
+const NO_PACK = new Uint8Array(32);
+const NO_FIELDS = { kind: 0, frameOffset: 0, frameLength: 0, innerOffset: 0, length: 0 } as const;
+
 export class PackSink {
   private builder: PackBuilder;
-  /** Ids (hex) of chunks in the pack being built, so a chunk repeated within one pack is stored once. */
-  private pending = new Set<string>();
+  /**
+   * Ids of the chunks this run has placed in a pack, uploaded or not, so a chunk seen twice is stored once.
+   * A ChunkIndex (ids in typed arrays, placeholder locations), not a Set of hex strings: a 480 MB database
+   * brings 118,000 new chunks, and a string per chunk was measurable garbage and hashing.
+   */
+  private readonly placed = new ChunkIndex();
   private uploads = new Set<Promise<void>>();
   private failure: unknown;
   /** Packs uploaded in this run, for the index file. */
@@ -65,10 +72,7 @@ export class PackSink {
     if (this.failure) throw this.failure;
     const id = this.repo.chunkId(data);
     this.stats.chunksTotal++;
-    if (this.index.has(id)) return id;
-    const hex = toHex(id);
-    if (this.pending.has(hex)) return id;
-    this.pending.add(hex);
+    if (this.index.has(id) || !this.placed.add(id, NO_PACK, NO_FIELDS)) return id;
     // Backpressure: do not run ahead of the frame encoders by more than a few frames each.
     if (this.pool && this.pool.inFlight >= 16) await this.pool.below(8);
     this.builder.add(id, kind, data);
@@ -77,9 +81,9 @@ export class PackSink {
     return id;
   }
 
-  /** True when the chunk is stored or pending in this run. */
+  /** True when the chunk is in the repository index or placed in a pack by this run. */
   has(id: Uint8Array): boolean {
-    return this.index.has(id) || this.pending.has(toHex(id));
+    return this.index.has(id) || this.placed.has(id);
   }
 
   /** Closes the current pack; encoding its last frames and uploading it continue in the background. */
@@ -98,8 +102,6 @@ export class PackSink {
       this.written.push({ packId, entries });
       this.stats.packsWritten++;
       this.stats.bytesAdded += bytes.length;
-      // Now found through `index`; no longer pending.
-      for (const e of entries) this.pending.delete(toHex(e.id));
     })()
       .catch((err: unknown) => {
         this.failure ??= err;

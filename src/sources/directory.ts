@@ -5,8 +5,8 @@
  */
 
 import { randomUUID } from "node:crypto";
-import type { Stats } from "node:fs";
-import { lstat, readdir, readlink, rm, stat } from "node:fs/promises";
+import { lstatSync, type Stats } from "node:fs";
+import { readdir, readlink, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ConfigError, InterruptedError, SourceError } from "../core/errors.js";
 import { errnoCode, fsSourceError } from "./fs-errors.js";
@@ -14,7 +14,6 @@ import { makePathFilter, type PathFilter } from "./path-filter.js";
 import { captureSqlite } from "./sqlite-capture.js";
 import { isSqliteFile, SQLITE_SIBLING_SUFFIXES } from "./sqlite-detect.js";
 import type { SourceEntry, SourceWarning, SqliteCapture } from "./types.js";
-import { mapLimit } from "../core/concurrency.js";
 
 /** Options of {@link walkDirectory}. */
 export interface WalkOptions {
@@ -118,19 +117,22 @@ async function listChildren(ctx: WalkContext, dirAbs: string, dirRel: string): P
     throw fsSourceError("cannot read directory", dirAbs, err);
   }
   names.sort(byteOrder);
-  // lstat() in parallel (order kept): one at a time, a large tree waits on the thread pool's latency.
-  const stats = await mapLimit(names, 16, async (name): Promise<Child | undefined> => {
+  // lstat() blocking, one after the other. Measured on D1's tree (62,548 paths, warm cache, load 4):
+  // 3-6 µs of CPU per path, against 18-19 µs through fs/promises with 16 in flight (dispatch and
+  // callback on the thread pool), about 1 s of a snapshot. A directory's worth of blocking calls is
+  // short enough for the event loop (the lock is refreshed on a timer of seconds).
+  const children: Child[] = [];
+  for (const name of names) {
     const abs = join(dirAbs, name);
     const rel = dirRel === "" ? name : `${dirRel}/${name}`;
     try {
-      return { name, abs, rel, st: await lstat(abs) };
+      children.push({ name, abs, rel, st: lstatSync(abs) });
     } catch (err) {
       if (errnoCode(err) !== "ENOENT") throw fsSourceError("cannot stat", abs, err);
       ctx.warn(rel, "vanished during the walk");
-      return undefined;
     }
-  });
-  return stats.filter((c): c is Child => c !== undefined);
+  }
+  return children;
 }
 
 /** Per-directory memo of "has the SQLite header", used for databases and for their siblings. */

@@ -1,5 +1,4 @@
-import { storeFile } from "../../src/ops/snapshot/store-file.js";
-import type { PackSink } from "../../src/repo/pack-sink.js";
+import { FileStorer } from "../../src/ops/snapshot/store-file.js";
 import { execFile, execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -240,8 +239,8 @@ describe("walkDirectory on unreadable entries", () => {
   async function walkHere(tree: string, opts: WalkOptions): Promise<Outcome> {
     try {
       const entries = (await collect(tree, opts)).entries.map((e) => e.path);
-      const sink = { add: () => Promise.resolve(new Uint8Array(32)) } as unknown as PackSink;
-      const read = await storeFile(sink, new Uint32Array(256), join(tree, "secret.txt"), { mode: "cdc" }).then(() => "read", (e: unknown) => (e as Error).message);
+      const storer = new FileStorer({ add: () => Promise.resolve(new Uint8Array(32)) }, new Uint32Array(256));
+      const read = await storer.store(join(tree, "secret.txt"), { chunking: { mode: "cdc" } }).then(() => "read", (e: unknown) => (e as Error).message);
       return { entries, read };
     } catch (e) {
       return { error: { code: (e as SourceError).code, message: (e as Error).message } };
@@ -260,9 +259,9 @@ describe("walkDirectory on unreadable entries", () => {
       const entries = [];
       try {
         for await (const e of walkDirectory(${JSON.stringify(tree)}, ${JSON.stringify(opts)})) entries.push(e.path);
-        const { storeFile } = await import(${JSON.stringify(join(buildDir, "ops/snapshot/store-file.js"))});
-        const sink = { add: async () => new Uint8Array(32) };
-        const read = await storeFile(sink, new Uint32Array(256), ${JSON.stringify(join(tree, "secret.txt"))}, { mode: "cdc" }).then(() => "read", (e) => e.message);
+        const { FileStorer } = await import(${JSON.stringify(join(buildDir, "ops/snapshot/store-file.js"))});
+        const storer = new FileStorer({ add: async () => new Uint8Array(32) }, new Uint32Array(256));
+        const read = await storer.store(${JSON.stringify(join(tree, "secret.txt"))}, { chunking: { mode: "cdc" } }).then(() => "read", (e) => e.message);
         console.log(JSON.stringify({ entries, read }));
       } catch (e) { console.log(JSON.stringify({ error: { code: e.code, message: e.message } })); }`;
     const { stdout } = await promisify(execFile)("setpriv", ["--bounding-set=-dac_override,-dac_read_search", process.execPath, "--input-type=module", "-e", script], { cwd: "/" });

@@ -25,7 +25,7 @@ import type { SourceEntry, SourceWarning } from "../../sources/types.js";
 import { VERSION } from "../../version.js";
 import { checkStructure } from "../verify/structure.js";
 import { readAhead } from "./read-ahead.js";
-import { storeFile } from "./store-file.js";
+import { FileStorer } from "./store-file.js";
 
 /** One source to read. Paths may be relative to the working directory. */
 export type SourceSpec =
@@ -101,7 +101,7 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
     pool = new FramePool(repo.keys.encKey);
     const sink = new PackSink(repo, index, pool);
     const reader = new ChunkReader(repo, index);
-    const gear = makeGearTable(repo.keys.gearSeed);
+    const storer = new FileStorer(sink, makeGearTable(repo.keys.gearSeed));
     const time = options.time ?? new Date();
     const totals = { files: 0, dirs: 0, symlinks: 0, bytes: 0, bytesRead: 0 };
     const records: SourceRecord[] = [];
@@ -135,9 +135,13 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
               entries.push({ ...base, h: old.h, ...(old.c ? { c: old.c } : {}), ...(old.cl ? { cl: old.cl } : {}) });
             } else {
               try {
-                const stored = await storeFile(sink, gear, entry.contentPath ?? "", entry.chunking ?? { mode: "cdc" }, (n) => {
-                  totals.bytesRead += n;
-                }, entry.size, content).catch((err: unknown) => {
+                const stored = await storer.store(entry.contentPath ?? "", {
+                  chunking: entry.chunking ?? { mode: "cdc" },
+                  ...(content ? { preloaded: content } : {}),
+                  onBytes: (n) => {
+                    totals.bytesRead += n;
+                  },
+                }).catch((err: unknown) => {
                   // Deleted between the walk and the read: like a file that vanished during the walk.
                   if (err instanceof SourceError && err.details.errno === "ENOENT" && !entry.sqlite) return undefined;
                   throw err;

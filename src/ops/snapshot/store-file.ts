@@ -2,17 +2,27 @@
  * Reads one file's content, cuts it into chunks (FastCDC, or fixed
  * page-aligned chunks for SQLite databases), hands them to the pack sink, and
  * returns the chunk ids and the SHA-256 of the whole content.
+ *
+ * One `FileStorer` serves a whole snapshot, one file at a time: it keeps one
+ * read buffer and one chunker for every file instead of allocating them per
+ * file (on D1 the per-file 8 MiB blocks, chunker tables and tail copies were
+ * most of the main thread's garbage).
  */
 import { createHash } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import { CDC_DATA, CdcChunker } from "../../core/fastcdc.js";
-import type { PackSink } from "../../repo/pack-sink.js";
+import type { ChunkKind } from "../../repo/pack-sink.js";
 import { fsSourceError } from "../../sources/fs-errors.js";
 import { SQLITE_MAGIC } from "../../sources/sqlite-detect.js";
 import type { ChunkingHint } from "../../sources/types.js";
 
-/** Bytes read per read(2) call. */
+/** Bytes read per read(2) call from a file that is not preloaded. */
 const READ_BLOCK = 8 * 1024 * 1024;
+
+/** Where chunks go (a PackSink): stores `data` unless known and returns its 32-byte id; copies what it keeps. */
+export interface ChunkSink {
+  add(data: Uint8Array, kind: ChunkKind): Promise<Uint8Array>;
+}
 
 export interface StoredFile {
   readonly ids: Uint8Array[];
@@ -24,85 +34,111 @@ export interface StoredFile {
   readonly sqliteHeader: boolean;
 }
 
-/**
- * Stores the file at `path`.
- * @param gear the repository's FastCDC gear table.
- * @param onBytes called with each block's byte count (progress).
- * @throws SourceError "cannot read <path>: <reason> (<errno>)" when the file cannot be opened or read
- *   (details.errno is "ENOENT" when it vanished since the walk).
- */
-export async function storeFile(
-  sink: PackSink,
-  gear: Uint32Array,
-  path: string,
-  chunking: ChunkingHint,
-  onBytes?: (n: number) => void,
-  /** The size the walk saw (bytes): small files get a buffer of their size, not READ_BLOCK. */
-  sizeHint = READ_BLOCK,
-  /** The whole content, already being read (read-ahead of small files); then `path` is not opened. */
-  preloaded?: Promise<Uint8Array>,
-): Promise<StoredFile> {
-  let handle: FileHandle | undefined;
-  let first: Uint8Array | undefined;
-  try {
-    if (preloaded) first = await preloaded;
-    else handle = await open(path, "r");
-  } catch (err) {
-    throw fsSourceError("cannot read", path, err);
+/** Options of {@link FileStorer.store}. */
+export interface StoreFileOptions {
+  /** How to cut the content. */
+  readonly chunking: ChunkingHint;
+  /** The whole content, already being read (read-ahead of small files); then the path is not opened. */
+  readonly preloaded?: Promise<Uint8Array>;
+  /** Called with each block's byte count (progress). */
+  readonly onBytes?: (n: number) => void;
+}
+
+export class FileStorer {
+  private readonly cdc: CdcChunker;
+  /** The read buffer, reused for every file (chunks are consumed before the next read). */
+  private block: Uint8Array | undefined;
+
+  /** @param gear the repository's FastCDC gear table (256 entries). */
+  constructor(
+    private readonly sink: ChunkSink,
+    gear: Uint32Array,
+  ) {
+    this.cdc = new CdcChunker(CDC_DATA, gear);
   }
-  const hash = createHash("sha256");
-  const ids: Uint8Array[] = [];
-  let size = 0;
-  let head: Uint8Array | undefined;
-  try {
-    const cdc = chunking.mode === "cdc" ? new CdcChunker(CDC_DATA, gear) : undefined;
+
+  /**
+   * Stores the file at `path` (one call at a time per FileStorer).
+   * @throws SourceError "cannot read <path>: <reason> (<errno>)" when the file cannot be opened or read
+   *   (details.errno is "ENOENT" when it vanished since the walk); whatever the sink throws.
+   */
+  async store(path: string, opts: StoreFileOptions): Promise<StoredFile> {
+    if (opts.preloaded) {
+      let data: Uint8Array;
+      try {
+        data = await opts.preloaded;
+      } catch (err) {
+        throw fsSourceError("cannot read", path, err);
+      }
+      opts.onBytes?.(data.length);
+      return this.storeWhole(data, opts.chunking);
+    }
+    let handle: FileHandle;
+    try {
+      handle = await open(path, "r");
+    } catch (err) {
+      throw fsSourceError("cannot read", path, err);
+    }
+    try {
+      return await this.storeStream(handle, path, opts);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** A file whose whole content is in `data`: cut in place, no copy. */
+  private async storeWhole(data: Uint8Array, chunking: ChunkingHint): Promise<StoredFile> {
+    const ids: Uint8Array[] = [];
     const fixed = chunking.mode === "fixed" ? chunking.size : 0;
-    const block = fixed ? Math.max(fixed, Math.floor(READ_BLOCK / fixed) * fixed) : READ_BLOCK;
-    let carry: Uint8Array | undefined; // fixed mode: a short read's tail
+    for (let off = 0; off < data.length; ) {
+      const end = fixed ? Math.min(data.length, off + fixed) : this.cdc.findCut(data, off, data.length);
+      ids.push(await this.sink.add(data.subarray(off, end), 0));
+      off = end;
+    }
+    return { ids, sha256: createHash("sha256").update(data).digest("hex"), size: data.length, sqliteHeader: hasSqliteHeader(data) };
+  }
+
+  /** Reads `handle` to its end in blocks of the reused buffer, cutting as it goes. */
+  private async storeStream(handle: FileHandle, path: string, opts: StoreFileOptions): Promise<StoredFile> {
+    const hash = createHash("sha256");
+    const ids: Uint8Array[] = [];
+    const fixed = opts.chunking.mode === "fixed" ? opts.chunking.size : 0;
+    // Fixed chunks never straddle two blocks: a block is a whole number of chunks.
+    const blockSize = fixed ? Math.max(fixed, Math.floor(READ_BLOCK / fixed) * fixed) : READ_BLOCK;
+    if (!this.block || this.block.length < blockSize) this.block = new Uint8Array(blockSize);
+    const buf = this.block.subarray(0, blockSize);
+    let size = 0;
+    let head: Uint8Array | undefined;
+    let carry: Uint8Array | undefined; // fixed mode: a short read's tail (a live file that grew)
     for (;;) {
-      // A fresh buffer per read (chunks handed to the sink may alias it), sized for what is left,
-      // +1 byte: a short read is the end of a regular file, so a small file costs one read and one
-      // buffer of its own size. A live file that grew past the hint is read on in full blocks.
-      const left = size < sizeHint ? sizeHint - size + 1 : block;
-      const want = fixed ? Math.min(block, Math.ceil(left / fixed) * fixed) : Math.min(block, left);
-      let buf: Uint8Array;
-      let n = 0;
-      if (first) {
-        // Preloaded: the whole file in one block, then the end.
-        buf = first;
-        n = first.length;
-        first = undefined;
-      } else if (!handle) {
-        break;
-      } else {
-        buf = new Uint8Array(want);
-        try {
-          n = (await handle.read(buf, 0, want, null)).bytesRead;
-        } catch (err) {
-          throw fsSourceError("cannot read", path, err);
-        }
+      let n: number;
+      try {
+        n = (await handle.read(buf, 0, blockSize, null)).bytesRead;
+      } catch (err) {
+        throw fsSourceError("cannot read", path, err);
       }
       if (n === 0) break;
       const data = buf.subarray(0, n);
       head ??= data.slice(0, 16);
       size += n;
       hash.update(data);
-      onBytes?.(n);
-      if (cdc) {
-        for (const c of cdc.push(data)) ids.push(await sink.add(c, 0));
-      } else {
-        const bytes = carry ? Buffer.concat([carry, data]) : data;
-        carry = undefined;
-        let off = 0;
-        for (; off + fixed <= bytes.length; off += fixed) ids.push(await sink.add(bytes.subarray(off, off + fixed), 0));
-        if (off < bytes.length) carry = bytes.slice(off);
+      opts.onBytes?.(n);
+      if (!fixed) {
+        for (const c of this.cdc.push(data)) ids.push(await this.sink.add(c, 0));
+        continue;
       }
-      if (!handle || n < want) break;
+      const bytes = carry ? Buffer.concat([carry, data]) : data;
+      carry = undefined;
+      let off = 0;
+      for (; off + fixed <= bytes.length; off += fixed) ids.push(await this.sink.add(bytes.subarray(off, off + fixed), 0));
+      if (off < bytes.length) carry = bytes.slice(off);
     }
-    if (cdc) for (const c of cdc.finish()) ids.push(await sink.add(c, 0));
-    else if (carry && carry.length) ids.push(await sink.add(carry, 0));
-  } finally {
-    await handle?.close();
+    if (!fixed) for (const c of this.cdc.finish()) ids.push(await this.sink.add(c, 0));
+    else if (carry) ids.push(await this.sink.add(carry, 0));
+    return { ids, sha256: hash.digest("hex"), size, sqliteHeader: head !== undefined && hasSqliteHeader(head) };
   }
-  return { ids, sha256: hash.digest("hex"), size, sqliteHeader: head !== undefined && Buffer.from(head).equals(SQLITE_MAGIC) };
+}
+
+function hasSqliteHeader(data: Uint8Array): boolean {
+  return data.length >= 16 && Buffer.from(data.buffer, data.byteOffset, 16).equals(SQLITE_MAGIC);
 }
