@@ -68,9 +68,16 @@ export class PackSink {
    * @returns the chunk id (32 bytes).
    * @throws whatever a failed pack upload threw (uploads run in the background).
    */
-  async add(data: Uint8Array, kind: ChunkKind): Promise<Uint8Array> {
+  add(data: Uint8Array, kind: ChunkKind): Promise<Uint8Array> {
+    return this.addWithId(this.repo.chunkId(data), data, kind);
+  }
+
+  /**
+   * `add` for a chunk whose id was computed elsewhere (a worker that read the file):
+   * `id` MUST be `Repository.chunkId(data)`.
+   */
+  async addWithId(id: Uint8Array, data: Uint8Array, kind: ChunkKind): Promise<Uint8Array> {
     if (this.failure) throw this.failure;
-    const id = this.repo.chunkId(data);
     this.stats.chunksTotal++;
     if (this.index.has(id) || !this.placed.add(id, NO_PACK, NO_FIELDS)) return id;
     // Backpressure: do not run ahead of the frame encoders by more than a few frames each.

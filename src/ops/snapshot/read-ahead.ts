@@ -1,82 +1,123 @@
 /**
- * Reads small files ahead of the snapshot loop. Opening, reading and
- * closing a file are three round trips through libuv's thread pool; done
- * one file at a time, a tree of 58,000 small files leaves the main thread
- * idle 40 % of the time. Here up to `depth` small files are read at once
- * while earlier ones are chunked, hashed and packed, in walk order.
+ * Reads small files ahead of the snapshot loop. Opening, reading and closing
+ * a file are three system calls, and hashing it two more passes; done one
+ * file at a time on the main thread, a tree of 58,000 small files kept the
+ * main thread busy with them while the frame workers waited. Here:
+ * - files of one chunk (smaller than FastCDC's minimum size) go in batches
+ *   to the frame pool's workers, which read them and compute their SHA-256
+ *   and chunk id (FramePool.readFiles);
+ * - other files up to `maxBytes` are read whole with fs/promises while
+ *   earlier ones are chunked, hashed and packed;
+ * all handed out in walk order.
  *
  * A SQLite entry points at a temporary copy the walker deletes as soon as
  * the next entry is asked for, so everything queued is handed out first and
  * the database is handed out before the walk goes on.
  */
-import { closeSync, openSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
-
-/**
- * Files up to this size are read with blocking calls: an fs/promises open costs
- * about 45 µs of main-thread time here, a blocking open/read/close of a cached
- * 10 KiB file about as much in total, and most files of a tree are this small.
- */
-const SYNC_BYTES = 64 * 1024;
-
-function readSmallSync(path: string, size: number): Promise<Uint8Array> {
-  try {
-    const fd = openSync(path, "r");
-    try {
-      let buf = new Uint8Array(size + 1);
-      let len = readSync(fd, buf, 0, buf.length, 0);
-      while (len === buf.length) {
-        const grown = new Uint8Array(buf.length * 2);
-        grown.set(buf);
-        buf = grown;
-        const n = readSync(fd, buf, len, buf.length - len, len);
-        if (n === 0) break;
-        len += n;
-      }
-      return Promise.resolve(buf.subarray(0, len));
-    } finally {
-      closeSync(fd);
-    }
-  } catch (err) {
-    return Promise.reject(err as Error);
-  }
-}
 import type { SourceEntry } from "../../sources/types.js";
+import type { ReadReply } from "../../repo/frame-worker.js";
 
-/** An entry, and for small files the bytes being read (a read error surfaces when awaited). */
+/** A file's whole content, read ahead. */
+export interface Preloaded {
+  readonly data: Uint8Array;
+  /** Present when a worker read the file as one chunk: SHA-256 (hex) and chunk id (none for an empty file). */
+  readonly hashed?: { readonly sha256: string; readonly chunkId?: Uint8Array };
+}
+
+/** An entry, and for small files its content on the way (undefined: it grew since the walk, read it yourself). */
 export interface AheadEntry {
   readonly entry: SourceEntry;
-  readonly content?: Promise<Uint8Array>;
+  /** Rejects with the read error (its `code` is the errno) when the file could not be read. */
+  readonly content?: Promise<Preloaded | undefined>;
+}
+
+/** Reads and hashes batches of one-chunk files (FramePool). */
+export interface BatchReader {
+  readFiles(paths: readonly string[], sizes: readonly number[]): Promise<ReadReply>;
 }
 
 export interface ReadAheadOptions {
-  /** Files read at once (default 64). */
+  /** Entries queued ahead of the consumer (default 1024). */
   readonly depth?: number;
   /** Only files up to this many bytes are read ahead (default 1 MiB); larger ones are streamed by the consumer. */
   readonly maxBytes?: number;
   /** False for entries whose content will not be read (unchanged since the parent). */
   readonly wanted: (entry: SourceEntry) => boolean;
+  /** Reads one-chunk files in batches; without it every small file is read here. */
+  readonly batches?: { readonly reader: BatchReader; readonly maxFileBytes: number };
+}
+
+/** Files and bytes per batch sent to a worker. */
+const BATCH_FILES = 32;
+const BATCH_BYTES = 512 * 1024;
+
+interface Batch {
+  paths: string[];
+  sizes: number[];
+  settle: ((reply: ReadReply | Error, index: number) => void)[];
+  bytes: number;
 }
 
 /** Yields `entries` in order, each small wanted file with its content already on the way. */
 export async function* readAhead(entries: AsyncIterable<SourceEntry>, options: ReadAheadOptions): AsyncGenerator<AheadEntry> {
-  const depth = options.depth ?? 64;
+  const depth = options.depth ?? 1024;
   const maxBytes = options.maxBytes ?? 1024 * 1024;
-  const queue: AheadEntry[] = [];
+  const queue: { item: AheadEntry; batch?: Batch }[] = [];
+  let filling: Batch | undefined;
+  const send = (): void => {
+    const batch = filling;
+    if (!batch) return;
+    filling = undefined;
+    options.batches!.reader.readFiles(batch.paths, batch.sizes).then(
+      (reply) => batch.settle.forEach((s, i) => s(reply, i)),
+      (err: unknown) => batch.settle.forEach((s, i) => s(err as Error, i)),
+    );
+  };
+  const next = (): AheadEntry => {
+    const head = queue.shift()!;
+    if (head.batch && head.batch === filling) send();
+    return head.item;
+  };
   for await (const entry of entries) {
     if (entry.sqlite) {
-      while (queue.length) yield queue.shift()!;
+      while (queue.length) yield next();
       yield { entry };
       continue;
     }
     const small = entry.type === "file" && entry.contentPath !== undefined && entry.size <= maxBytes && options.wanted(entry);
-    const item: AheadEntry = small ? { entry, content: readSmall(entry.contentPath!, entry.size) } : { entry };
-    // Unhandled until awaited: mark it handled now, the consumer awaits it in order.
-    item.content?.catch(() => undefined);
-    queue.push(item);
-    while (queue.length > depth) yield queue.shift()!;
+    if (!small) {
+      queue.push({ item: { entry } });
+    } else if (options.batches && entry.chunking?.mode === "cdc" && entry.size <= options.batches.maxFileBytes) {
+      filling ??= { paths: [], sizes: [], settle: [], bytes: 0 };
+      const batch = filling;
+      const content = new Promise<Preloaded | undefined>((resolve, reject) => {
+        batch.settle.push((reply, i) => (reply instanceof Error ? reject(reply) : resolve(fromReply(reply, i))));
+      });
+      batch.paths.push(entry.contentPath!);
+      batch.sizes.push(entry.size);
+      batch.bytes += entry.size;
+      queue.push({ item: handled({ entry, content }), batch });
+      if (batch.paths.length >= BATCH_FILES || batch.bytes >= BATCH_BYTES) send();
+    } else {
+      queue.push({ item: handled({ entry, content: readWhole(entry.contentPath!, entry.size) }) });
+    }
+    while (queue.length > depth) yield next();
   }
-  while (queue.length) yield queue.shift()!;
+  while (queue.length) yield next();
+}
+
+/** Marks the content promise handled now: the consumer awaits it in order, and may stop early. */
+function handled(item: AheadEntry): AheadEntry {
+  item.content?.catch(() => undefined);
+  return item;
+}
+
+function fromReply(reply: ReadReply, i: number): Preloaded | undefined {
+  const r = reply.files[i]!;
+  if ("grown" in r) return undefined;
+  if ("error" in r) throw Object.assign(new Error(r.error), r.code ? { code: r.code } : {});
+  return { data: reply.data.subarray(r.offset, r.offset + r.length), hashed: { sha256: r.sha256, ...(r.chunkId ? { chunkId: r.chunkId } : {}) } };
 }
 
 /**
@@ -84,8 +125,7 @@ export async function* readAhead(entries: AsyncIterable<SourceEntry>, options: R
  * the size). One byte more is asked for, and a file that grew since the walk
  * is read on to its end.
  */
-async function readSmall(path: string, size: number): Promise<Uint8Array> {
-  if (size <= SYNC_BYTES) return readSmallSync(path, size);
+async function readWhole(path: string, size: number): Promise<Preloaded> {
   const handle = await open(path, "r");
   try {
     let buf = new Uint8Array(size + 1);
@@ -98,7 +138,7 @@ async function readSmall(path: string, size: number): Promise<Uint8Array> {
       if (n === 0) break;
       len += n;
     }
-    return buf.subarray(0, len);
+    return { data: buf.subarray(0, len) };
   } finally {
     await handle.close();
   }

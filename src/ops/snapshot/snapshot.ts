@@ -10,7 +10,7 @@ import { hostname, tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { SourceError } from "../../core/errors.js";
-import { makeGearTable } from "../../core/fastcdc.js";
+import { CDC_DATA, makeGearTable } from "../../core/fastcdc.js";
 import { MANIFEST_FORMAT, typeLetter, type ListingEntry, type SnapshotManifest, type SourceKind, type SourceRecord } from "../../core/manifest.js";
 import { newSnapshotId } from "../../core/snapshot-id.js";
 import { addAnnotation } from "../../repo/annotations.js";
@@ -98,7 +98,7 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
     // commits concurrently after this point is simply not a candidate.)
     const parent = await findParent(repo, options.sources);
     const { index } = await repo.loadIndex();
-    pool = new FramePool(repo.keys.encKey);
+    pool = new FramePool(repo.keys.encKey, undefined, repo.keys.idKey);
     const sink = new PackSink(repo, index, pool);
     const reader = new ChunkReader(repo, index);
     const storer = new FileStorer(sink, makeGearTable(repo.keys.gearSeed));
@@ -116,7 +116,11 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
           const old = entry.reusable ? parentListing?.get(entry.path) : undefined;
           return old && old.t === "f" && old.s === entry.size && old.mt === entry.mtimeMs && old.ct === entry.ctimeMs && old.i === entry.ino && old.h && refsPresent(sink, old) ? old : undefined;
         };
-        for await (const { entry, content } of readAhead(readSource(spec, tempDir, env, onWarning), { wanted: (e) => !unchanged(e) })) {
+        for await (const { entry, content } of readAhead(readSource(spec, tempDir, env, onWarning), {
+          wanted: (e) => !unchanged(e),
+          // A file up to FastCDC's minimum size is one chunk: a worker can read and hash it whole.
+          batches: { reader: pool, maxFileBytes: CDC_DATA.minSize },
+        })) {
           const base = {
             p: entry.path, t: typeLetter(entry.type), m: entry.mode, u: entry.uid, g: entry.gid,
             mt: entry.mtimeMs, ct: entry.ctimeMs, i: entry.ino, s: entry.size,

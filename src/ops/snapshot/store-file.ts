@@ -15,6 +15,7 @@ import type { ChunkKind } from "../../repo/pack-sink.js";
 import { fsSourceError } from "../../sources/fs-errors.js";
 import { SQLITE_MAGIC } from "../../sources/sqlite-detect.js";
 import type { ChunkingHint } from "../../sources/types.js";
+import type { Preloaded } from "./read-ahead.js";
 
 /** Bytes read per read(2) call from a file that is not preloaded. */
 const READ_BLOCK = 8 * 1024 * 1024;
@@ -22,6 +23,8 @@ const READ_BLOCK = 8 * 1024 * 1024;
 /** Where chunks go (a PackSink): stores `data` unless known and returns its 32-byte id; copies what it keeps. */
 export interface ChunkSink {
   add(data: Uint8Array, kind: ChunkKind): Promise<Uint8Array>;
+  /** `add` for a chunk whose id (`Repository.chunkId(data)`) was computed elsewhere. */
+  addWithId(id: Uint8Array, data: Uint8Array, kind: ChunkKind): Promise<Uint8Array>;
 }
 
 export interface StoredFile {
@@ -38,8 +41,11 @@ export interface StoredFile {
 export interface StoreFileOptions {
   /** How to cut the content. */
   readonly chunking: ChunkingHint;
-  /** The whole content, already being read (read-ahead of small files); then the path is not opened. */
-  readonly preloaded?: Promise<Uint8Array>;
+  /**
+   * The whole content, already being read (read-ahead of small files), perhaps hashed too; then the
+   * path is not opened, unless it resolves to undefined (the file grew since the walk).
+   */
+  readonly preloaded?: Promise<Preloaded | undefined>;
   /** Called with each block's byte count (progress). */
   readonly onBytes?: (n: number) => void;
 }
@@ -63,15 +69,18 @@ export class FileStorer {
    *   (details.errno is "ENOENT" when it vanished since the walk); whatever the sink throws.
    */
   async store(path: string, opts: StoreFileOptions): Promise<StoredFile> {
-    if (opts.preloaded) {
-      let data: Uint8Array;
-      try {
-        data = await opts.preloaded;
-      } catch (err) {
-        throw fsSourceError("cannot read", path, err);
-      }
-      opts.onBytes?.(data.length);
-      return this.storeWhole(data, opts.chunking);
+    let pre: Preloaded | undefined;
+    try {
+      pre = await opts.preloaded;
+    } catch (err) {
+      throw fsSourceError("cannot read", path, err);
+    }
+    if (pre) {
+      opts.onBytes?.(pre.data.length);
+      if (!pre.hashed) return this.storeWhole(pre.data, opts.chunking);
+      const { sha256, chunkId } = pre.hashed;
+      const ids = chunkId ? [await this.sink.addWithId(chunkId, pre.data, 0)] : [];
+      return { ids, sha256, size: pre.data.length, sqliteHeader: hasSqliteHeader(pre.data) };
     }
     let handle: FileHandle;
     try {
