@@ -51,6 +51,8 @@ const KiB = 1024;
 const CHUNK_SIZES = [4, 8, 16, 64, 256].map((k) => k * KiB);
 const FRAME_SIZES = [4, 16, 64, 256].map((k) => k * KiB);
 const ZSTD_LEVEL = 3;
+/** Levels compared for the format's default (src/core/compress.ts). */
+const ZSTD_LEVELS = [1, 2, 3];
 /** Targets from issue 2 ("Benchmark"). */
 const TARGET_RSS = 300e6;
 const MARK_START = "<!-- bench:core:start -->";
@@ -432,6 +434,39 @@ function frameTable(db, reps) {
   return rows;
 }
 
+/**
+ * zstd levels 1-3 on 64 KiB frames (the format's frame size) of the first `bytes` of the DB and of the tree's files
+ * laid end to end: compressed ratio and CPU throughput (best of `reps`, one thread, a zstdCompressSync per frame).
+ */
+async function levelTable(db, treeDir, reps, bytes) {
+  const files = [];
+  let total = 0;
+  for (const f of await walkFiles(treeDir)) {
+    if (total >= bytes) break;
+    const b = await readFile(join(treeDir, f));
+    files.push(b);
+    total += b.length;
+  }
+  const inputs = [["database", db.subarray(0, bytes)], ["npm tree", Buffer.concat(files).subarray(0, bytes)]];
+  const rows = [];
+  for (const [name, data] of inputs) {
+    for (const level of ZSTD_LEVELS) {
+      let best = Infinity;
+      let out = 0;
+      for (let rep = 0; rep < reps; rep++) {
+        out = 0;
+        const c0 = process.cpuUsage();
+        for (let o = 0; o < data.length; o += 64 * KiB) out += zstdCompressSync(data.subarray(o, o + 64 * KiB), { params: { [zc.ZSTD_c_compressionLevel]: level } }).length;
+        const c = process.cpuUsage(c0);
+        best = Math.min(best, (c.user + c.system) / 1e6);
+      }
+      rows.push({ name, level, bytes: data.length, compressed: out, mbs: data.length / 1e6 / best });
+      log(`zstd level ${level} on ${name}: ratio ${(data.length / out).toFixed(3)}, ${rows.at(-1).mbs.toFixed(0)} MB/s`);
+    }
+  }
+  return rows;
+}
+
 // ---------------------------------------------------------------- report
 
 export const median = (xs) => {
@@ -468,7 +503,7 @@ export function machineFacts() {
   };
 }
 
-function report({ facts, ds, sourceFacts, rounds, chunks, index1m, frames, loadStart, loadEnd, startedAt, durationS }) {
+function report({ facts, ds, sourceFacts, rounds, chunks, index1m, frames, levels, loadStart, loadEnd, startedAt, durationS }) {
   const R = (tool, f) => rounds.map((r) => f(r[tool]));
   const med = (tool, f) => median(R(tool, f));
   const timeRow = (label, key, target) => {
@@ -547,6 +582,12 @@ function report({ facts, ds, sourceFacts, rounds, chunks, index1m, frames, loadS
   lines.push(table(["pieces", "count", "compressed", "ratio", "compress", "vs 4 KiB one by one", "decompress"], frames.rows.map((f) => [
     f.size === sourceFacts.pageSize ? `${f.size / KiB} KiB (pages one by one)` : `${f.size / KiB} KiB frames`, int(f.frames), mb(f.compressed), `${(dbSize / f.compressed).toFixed(2)}`, `${f.compressMBs.toFixed(0)} MB/s`, f === base ? "baseline" : `${(f.compressMBs / base.compressMBs).toFixed(2)}× the speed, ${((100 * f.compressed) / base.compressed).toFixed(0)} % of the size`, `${f.decompressMBs.toFixed(0)} MB/s`,
   ])));
+  lines.push("");
+  lines.push("### zstd level (standalone, 64 KiB frames)");
+  lines.push("");
+  lines.push(`The first ${mb(levels.rows[0].bytes)} of the DB, and the tree's files end to end (first ${mb(levels.rows.at(-1).bytes)}), compressed in 64 KiB frames (one \`zstdCompressSync\` per frame, one thread, CPU time, best of ${levels.reps} passes). restorable compresses frames at level ${levels.format} (src/core/compress.ts).`);
+  lines.push("");
+  lines.push(table(["data", "level", "ratio", "compress (CPU)"], levels.rows.map((r) => [r.name, String(r.level), (r.bytes / r.compressed).toFixed(3), `${r.mbs.toFixed(0)} MB/s`])));
   lines.push("");
   lines.push("### How to read this");
   lines.push("");
@@ -635,9 +676,11 @@ async function main() {
   const index1m = indexCost(ChunkIndex, 1_000_000);
   const reps = QUICK ? 1 : 2;
   const frames = { reps, rows: frameTable(before, reps) };
+  const { ZSTD_LEVEL: formatLevel } = await import(pathToFileURL(join(APP, "build", "core", "compress.js")).href);
+  const levels = { reps, format: formatLevel, rows: await levelTable(before, join(ds.data, "tree"), reps, QUICK ? 16e6 : 64e6) };
 
   const facts = machineFacts();
-  const section = report({ facts, ds, sourceFacts, rounds, chunks, index1m, frames, loadStart, loadEnd: loadavg(), startedAt, durationS: (Date.now() - startedAt.getTime()) / 1000 });
+  const section = report({ facts, ds, sourceFacts, rounds, chunks, index1m, frames, levels, loadStart, loadEnd: loadavg(), startedAt, durationS: (Date.now() - startedAt.getTime()) / 1000 });
   await writeDoc(section);
   console.log(section);
   log(`written to ${DOC}`);

@@ -28,8 +28,8 @@ describe("frame pool", () => {
       return encoder ? b.finishAsync() : b.finish();
     };
     const [a, b] = await Promise.all([build(), build(pool.encode)]);
-    // Random nonces make the bytes differ, and the workers' streaming zstd context writes a frame header
-    // a byte or two shorter; which chunks share a frame, where they sit in it, and the contents must not.
+    // Random nonces make the bytes differ (and compressed lengths need not match byte for byte across zstd
+    // APIs); which chunks share a frame, where they sit in it, and the contents must not.
     const layout = (entries: typeof a.entries) => {
       const frames = [...new Set(entries.map((e) => e.frameOffset))];
       return entries.map((e) => [frames.indexOf(e.frameOffset), e.innerOffset, e.length]);
