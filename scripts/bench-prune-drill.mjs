@@ -31,7 +31,8 @@
  *
  * Writes `<!-- bench:prune:* -->` and `<!-- bench:drill:* -->` sections of docs/benchmarks.md (quick mode:
  * BENCH_DIR/quick/benchmarks.md). Same environment variables as bench.mjs (BENCH_QUICK, BENCH_DIR, BENCH_DOC,
- * BENCH_NO_BUILD) plus BENCH_PRUNE_SNAPSHOTS, BENCH_ONLY=prune|drill and BENCH_KEEP=1 (leave the run folders).
+ * BENCH_NO_BUILD) plus BENCH_PRUNE_SNAPSHOTS, BENCH_ONLY=prune|drill, BENCH_KEEP=1 (leave the run folders) and
+ * BENCH_PRUNE_REUSE=1 (build the prune history once, keep it pristine, copy it for each run).
  *
  * Units: MB = 10^6 bytes; times in seconds of wall clock.
  * Needs: /usr/bin/time (GNU time), restic, sqlite3, Node 24 (imports the TypeScript test helper directly).
@@ -39,7 +40,7 @@
 import { Buffer } from "node:buffer";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -55,6 +56,12 @@ const SNAPSHOTS = positiveInt("BENCH_PRUNE_SNAPSHOTS", QUICK ? 100 : 1000);
 const ONLY = process.env.BENCH_ONLY ?? "";
 /** BENCH_KEEP=1 leaves the run folders (repositories, tree) for inspection. */
 const KEEP = process.env.BENCH_KEEP === "1";
+/**
+ * BENCH_PRUNE_REUSE=1 builds the prune history once into `<run folder>-history` (kept, never pruned) and copies it
+ * (`cp -a`) into the run folder before the timed commands; later runs with the same snapshot count reuse it, which
+ * skips the ~10 minute build. Delete the folder to rebuild it (e.g. after a repository format change).
+ */
+const REUSE = process.env.BENCH_PRUNE_REUSE === "1";
 const TREE_FILES = 300;
 const CHANGED_PER_SNAPSHOT = 3;
 const SPAN_DAYS = 3 * 365;
@@ -125,19 +132,25 @@ function runAsync(cmd, args, { cwd, env }) {
  * Builds both repositories with the same history in `dir`: restorable in-process, restic as child processes.
  * @returns facts about the history (counts, bytes, build times).
  */
-async function buildHistory(dir) {
-  const lib = (p) => import(pathToFileURL(join(APP, "build", ...p.split("/"))).href);
-  const { Repository } = await lib("repo/repository.js");
-  const { LocalStore } = await lib("store/local.js");
-  const { snapshot } = await lib("ops/snapshot/snapshot.js");
+/** The paths and child environments of a run folder `dir` (tree, both repositories, both caches). */
+async function historyPaths(dir) {
   const helper = await import(pathToFileURL(join(ROOT, "test", "helpers", "restic.ts")).href);
-  helper.requireRestic();
   const password = helper.RESTIC_PASSWORD;
   const tree = join(dir, "tree");
   const rRepo = join(dir, "restorable-repo");
   const sRepo = join(dir, "restic-repo");
   const rEnv = childEnv({ RESTORABLE_REPOSITORY: rRepo, RESTORABLE_PASSWORD: password, XDG_CACHE_HOME: join(dir, "cache-restorable"), TZ: "UTC" });
   const sEnv = childEnv({ RESTIC_REPOSITORY: sRepo, RESTIC_PASSWORD: password, RESTIC_CACHE_DIR: join(dir, "cache-restic"), XDG_CACHE_HOME: join(dir, "cache-restic"), TZ: "UTC" });
+  return { helper, password, tree, rRepo, sRepo, rEnv, sEnv };
+}
+
+async function buildHistory(dir) {
+  const lib = (p) => import(pathToFileURL(join(APP, "build", ...p.split("/"))).href);
+  const { Repository } = await lib("repo/repository.js");
+  const { LocalStore } = await lib("store/local.js");
+  const { snapshot } = await lib("ops/snapshot/snapshot.js");
+  const { helper, password, tree, rRepo, sRepo, rEnv, sEnv } = await historyPaths(dir);
+  helper.requireRestic();
 
   const versions = new Array(TREE_FILES).fill(0);
   for (let i = 0; i < TREE_FILES; i++) {
@@ -193,9 +206,30 @@ function keptTimes(h) {
 async function pruneBench() {
   const dir = join(BENCH_DIR, QUICK ? "quick-prune" : "prune");
   await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-  log(`prune: building ${SNAPSHOTS} snapshots of a ${TREE_FILES}-file tree for both tools in ${dir}`);
-  const h = await buildHistory(dir);
+  let h;
+  if (REUSE) {
+    const hist = `${dir}-history`;
+    const factsFile = join(hist, "history.json");
+    let facts = existsSync(factsFile) ? JSON.parse(await readFile(factsFile, "utf8")) : undefined;
+    if (facts?.snapshots !== SNAPSHOTS) {
+      await rm(hist, { recursive: true, force: true });
+      await mkdir(hist, { recursive: true });
+      log(`prune: building ${SNAPSHOTS} snapshots of a ${TREE_FILES}-file tree for both tools in ${hist} (kept for reuse)`);
+      const built = await buildHistory(hist);
+      facts = { snapshots: SNAPSHOTS, ...built, times: built.times.map((t) => t.toISOString()) };
+      for (const k of ["tree", "rRepo", "sRepo", "rEnv", "sEnv"]) delete facts[k];
+      await writeFile(factsFile, JSON.stringify(facts));
+    } else {
+      log(`prune: reusing the history in ${hist}`);
+    }
+    run("cp", ["-a", hist, dir], { capture: true });
+    const { tree, rRepo, sRepo, rEnv, sEnv } = await historyPaths(dir);
+    h = { ...facts, times: facts.times.map((t) => new Date(t)), tree, rRepo, sRepo, rEnv, sEnv };
+  } else {
+    await mkdir(dir, { recursive: true });
+    log(`prune: building ${SNAPSHOTS} snapshots of a ${TREE_FILES}-file tree for both tools in ${dir}`);
+    h = await buildHistory(dir);
+  }
   const node = process.execPath;
   const bin = join(APP, "bin", "restorable.js");
   const res = { h, sizeBefore: { restorable: await duBytes(h.rRepo), restic: await duBytes(h.sRepo) } };

@@ -9,11 +9,12 @@
  * the differences from restic: docs/retention.md.
  */
 import { ConfigError, IntegrityError } from "./errors.js";
-import { COUNT_KEYS, formatDuration, isZeroDuration, keepsNothing, parseDuration, parsePolicy, WITHIN_KEYS, type CountKey, type RetentionPolicy, type WithinKey } from "./retention-policy.js";
+import { COUNT_KEYS, formatDuration, isZeroDuration, keepsNothing, parseDuration, parsePolicy, WITHIN_KEYS, type CountKey, type RetentionPolicy, type WithinKey } from "./retention-parse.js";
 import { isoWeek, isValidTimeZone, subtractCalendar, UTC, zonedParts, type ZonedParts } from "./zoned-time.js";
 
-export { COUNT_KEYS, formatDuration, keepsNothing, parseDuration, parsePolicy, POLICY_KEYS, RetentionSchema, WITHIN_KEYS } from "./retention-policy.js";
-export type { CalendarDuration, GroupBy, RetentionPolicy } from "./retention-policy.js";
+// The zod schema (RetentionSchema) is not re-exported here: importing it loads zod; take it from retention-policy.js.
+export { COUNT_KEYS, formatDuration, keepsNothing, parseDuration, parsePolicy, POLICY_KEYS, WITHIN_KEYS } from "./retention-parse.js";
+export type { CalendarDuration, GroupBy, RetentionPolicy } from "./retention-parse.js";
 
 /** What retention needs of a snapshot; a SnapshotManifest (src/core/manifest.ts) is one. `timeMs`: ms since the epoch. */
 export interface RetentionSnapshot {
@@ -235,7 +236,8 @@ export function applyPolicy(snapshots: readonly RetentionSnapshot[], policy: Ret
     );
   }
   const timeZone = options.timeZone ?? valid["time-zone"] ?? UTC;
-  if (!isValidTimeZone(timeZone)) {
+  // UTC needs no check (and no Intl formatter: building the first one loads ICU's zone data, ~30 ms).
+  if (timeZone !== UTC && !isValidTimeZone(timeZone)) {
     throw new ConfigError(`${prefix}.time-zone: expected an IANA time zone name such as UTC or Europe/Berlin, got ${JSON.stringify(timeZone)}`, { field: `${prefix}.time-zone` });
   }
   for (const s of snapshots) {

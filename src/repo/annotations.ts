@@ -7,7 +7,8 @@
  */
 import { random, toHex } from "../core/crypto.js";
 import { openJson, sealJson } from "../core/envelope.js";
-import { IntegrityError } from "../core/errors.js";
+import { mapLimit } from "../core/concurrency.js";
+import { IntegrityError, NotFoundError } from "../core/errors.js";
 import { ANNOTATIONS_PREFIX, annotationKey } from "./layout.js";
 import type { Repository } from "./repository.js";
 
@@ -34,28 +35,52 @@ export async function addAnnotation(repo: Repository, snapshotId: string, annota
 }
 
 /**
+ * How many annotation objects `listAnnotations` reads at once. They are small (a few hundred bytes) and a
+ * repository holds one or two per snapshot, so a thousand snapshots mean about two thousand reads: one at a time
+ * that is two thousand round trips (S3) or file opens (local) in a row.
+ */
+const READ_CONCURRENCY = 32;
+
+/**
  * Every annotation, grouped by snapshot id, oldest first. Damaged annotations
  * are skipped and reported in `damaged` (they never hide a snapshot).
+ * `keys` maps each snapshot id to the keys of its annotation objects (damaged ones included), for callers that
+ * remove a snapshot's annotations (prune). Reads up to READ_CONCURRENCY objects at once.
+ * @throws StoreError when listing or reading fails (a missing object that was listed is skipped: removed meanwhile).
  */
-export async function listAnnotations(repo: Repository): Promise<{ bySnapshot: Map<string, Annotation[]>; damaged: string[] }> {
-  const objects = await repo.store.list(ANNOTATIONS_PREFIX);
-  const bySnapshot = new Map<string, Annotation[]>();
-  const damaged: string[] = [];
-  for (const o of objects) {
+export async function listAnnotations(repo: Repository): Promise<{ bySnapshot: Map<string, Annotation[]>; damaged: string[]; keys: Map<string, string[]> }> {
+  const objects = (await repo.store.list(ANNOTATIONS_PREFIX)).flatMap((o) => {
     const [snapshotId] = o.key.slice(ANNOTATIONS_PREFIX.length).split("/");
-    if (!snapshotId) continue;
+    return snapshotId ? [{ key: o.key, snapshotId }] : [];
+  });
+  const bySnapshot = new Map<string, Annotation[]>();
+  const keys = new Map<string, string[]>();
+  const damaged: string[] = [];
+  const read = await mapLimit(objects, READ_CONCURRENCY, async (o): Promise<Annotation | "damaged" | undefined> => {
     try {
-      const a = openJson<Annotation>(repo.keys.encKey, "annotation", await repo.store.get(o.key), o.key);
-      const list = bySnapshot.get(snapshotId) ?? [];
-      list.push(a);
-      bySnapshot.set(snapshotId, list);
+      return openJson<Annotation>(repo.keys.encKey, "annotation", await repo.store.get(o.key), o.key);
     } catch (err) {
-      if (err instanceof IntegrityError) damaged.push(o.key);
-      else throw err;
+      if (err instanceof IntegrityError) return "damaged";
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
     }
-  }
+  });
+  objects.forEach(({ key, snapshotId }, i) => {
+    const a = read[i];
+    if (a === undefined) return;
+    const own = keys.get(snapshotId) ?? [];
+    own.push(key);
+    keys.set(snapshotId, own);
+    if (a === "damaged") {
+      damaged.push(key);
+      return;
+    }
+    const list = bySnapshot.get(snapshotId) ?? [];
+    list.push(a);
+    bySnapshot.set(snapshotId, list);
+  });
   for (const list of bySnapshot.values()) list.sort((a, b) => a.at.localeCompare(b.at));
-  return { bySnapshot, damaged };
+  return { bySnapshot, damaged, keys };
 }
 
 /** The newest annotation of `type` in `list`, if any. */

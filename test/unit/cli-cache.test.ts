@@ -8,3 +8,11 @@ it("puts the index cache under RESTORABLE_CACHE_DIR, XDG_CACHE_HOME or ~/.cache,
   expect(indexCacheRoot({ RESTORABLE_CACHE_DIR: "", HOME: "/h" })).toBeUndefined();
   expect(indexCacheRoot({})).toBeUndefined();
 });
+
+it("uses the index cache for remote repositories only", async () => {
+  const { isRemoteLocation } = await import("../../src/cli/context.js");
+  expect(isRemoteLocation("s3://bucket/prefix")).toBe(true);
+  expect(isRemoteLocation("/srv/backup")).toBe(false);
+  expect(isRemoteLocation("file:///srv/backup")).toBe(false);
+  expect(isRemoteLocation("relative/repo")).toBe(false);
+});

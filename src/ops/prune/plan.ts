@@ -4,6 +4,7 @@
  * unused, which are worth repacking, and which orphan packs are old enough
  * to delete. Planning reads only; `executePrune` does the writes.
  */
+import { mapLimit } from "../../core/concurrency.js";
 import { toHex } from "../../core/crypto.js";
 import { ConfigError, IntegrityError, NotFoundError } from "../../core/errors.js";
 import type { ChunkIndex } from "../../core/index-codec.js";
@@ -42,6 +43,8 @@ export interface PackPlan {
 export interface PrunePlan {
   readonly keep: readonly RetentionDecision[];
   readonly forget: readonly RetentionDecision[];
+  /** Keys of the forgotten snapshots' annotation objects (as listed while planning): removed with them. */
+  readonly annotationKeys: readonly string[];
   /** Packs no kept snapshot uses: deleted. */
   readonly deletePacks: readonly PackPlan[];
   /** Packs partly used above `maxUnused`: their used chunks are copied to new packs, then deleted. */
@@ -72,16 +75,19 @@ export interface PrunePlan {
  */
 export async function planPrune(repo: Repository, options: PruneOptions = {}): Promise<PrunePlan> {
   const now = options.now ?? Date.now();
-  const manifests = await repo.listSnapshots();
-  const { bySnapshot } = await listAnnotations(repo);
-  const { keep, forget } = decide(manifests, bySnapshot, options);
+  // Reads happen in the same order as ever (manifests, then the index, then the pack listing), each step's
+  // independent reads at the same time: a snapshot committed between two steps is either not seen at all or seen
+  // with its index, never the other way round (which would make the plan refuse for data it cannot find).
+  const [manifests, annotations] = await Promise.all([loadManifests(repo), listAnnotations(repo)]);
+  const { keep, forget } = decide(manifests, annotations.bySnapshot, options);
   const forgetIds = new Set(forget.map((d) => d.id));
   const kept = manifests.filter((m) => !forgetIds.has(m.id));
+  const annotationKeys = [...forgetIds].flatMap((id) => annotations.keys.get(id) ?? []);
 
   const { index, files } = await repo.loadIndex();
-  const used = await usedBlobs(new ChunkReader(repo, index), kept);
+  const [used, listedPacks] = await Promise.all([usedBlobs(new ChunkReader(repo, index), kept), repo.store.list(DATA_PREFIX)]);
   const present = new Map<string, { size: number; lastModified: number }>();
-  for (const o of await repo.store.list(DATA_PREFIX)) {
+  for (const o of listedPacks) {
     const id = packIdFromKey(o.key);
     if (id) present.set(id, { size: o.size, lastModified: o.lastModified });
   }
@@ -131,7 +137,7 @@ export async function planPrune(repo: Repository, options: PruneOptions = {}): P
   }
   const sum = (list: readonly PackPlan[]): number => list.reduce((n, p) => n + p.size, 0);
   return {
-    keep, forget, deletePacks, repackPacks, orphanPacks, youngPacks, indexFiles: files,
+    keep, forget, annotationKeys, deletePacks, repackPacks, orphanPacks, youngPacks, indexFiles: files,
     stats: {
       packsTotal: present.size, bytesTotal,
       bytesFreed: sum(deletePacks) + sum(orphanPacks) + Math.round(repackPacks.reduce((n, p) => n + p.size * (1 - p.usedShare), 0)),
@@ -139,6 +145,15 @@ export async function planPrune(repo: Repository, options: PruneOptions = {}): P
     },
     used, index, manifests: kept,
   };
+}
+
+/** How many manifests `loadManifests` reads at once (small objects; one round trip or file open each). */
+const MANIFEST_CONCURRENCY = 32;
+
+/** Every snapshot manifest, oldest first (as `Repository.listSnapshots`, with more reads in flight). */
+async function loadManifests(repo: Repository): Promise<SnapshotManifest[]> {
+  const ids = await repo.listSnapshotIds();
+  return mapLimit(ids, MANIFEST_CONCURRENCY, (id) => repo.loadManifest(id));
 }
 
 function decide(manifests: readonly SnapshotManifest[], annotations: Map<string, Annotation[]>, options: PruneOptions): { keep: RetentionDecision[]; forget: RetentionDecision[] } {

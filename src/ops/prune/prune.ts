@@ -2,7 +2,7 @@
  * Prune: plan, then execute, under the exclusive lock (docs/format.md,
  * "Prune"). Execution order, so a kill at any point leaves a repository
  * that verifies and that the next prune finishes:
- *   1. remove the forgotten manifests (and their annotations);
+ *   1. remove the forgotten manifests, then their annotations;
  *   2. copy the used chunks of mostly-unused packs into new packs (+ their index file);
  *   3. write one index file for every pack that stays, superseding the old index files;
  *   4. check the lock is still ours (fencing), remove the old index files;
@@ -11,15 +11,12 @@
  */
 import { performance } from "node:perf_hooks";
 import { toHex } from "../../core/crypto.js";
-import { ChunkIndex } from "../../core/index-codec.js";
 import type { PackEntry } from "../../core/pack.js";
-import { FramePool } from "../../repo/frame-pool.js";
-import { ANNOTATIONS_PREFIX, indexKey, packKey, snapshotKey } from "../../repo/layout.js";
+import { indexKey, packKey, snapshotKey } from "../../repo/layout.js";
 import { RepoLock, unlock, type LockTiming } from "../../repo/lock.js";
-import { PackSink } from "../../repo/pack-sink.js";
 import type { Repository } from "../../repo/repository.js";
-import { fetchChunksByPack, type ChunkTarget } from "../restore/pack-fetch.js";
 import { planPrune, type PruneOptions, type PrunePlan } from "./plan.js";
+import { REPACK_POOL_MIN_BYTES, repackChunks, type RepackChunk } from "./repack.js";
 
 export interface PruneResult {
   readonly plan: PrunePlan;
@@ -70,46 +67,35 @@ export async function prune(repo: Repository, options: PruneRunOptions = {}): Pr
 async function executePrune(repo: Repository, plan: PrunePlan, lock: RepoLock, onStep: PruneRunOptions["onStep"], removeData: boolean): Promise<Omit<PruneResult, "plan" | "executed" | "durationMs">> {
   // 1. forget
   await onStep?.("forget");
-  for (const d of plan.forget) {
-    await repo.store.delete(snapshotKey(d.id));
-    const annotations = await repo.store.list(`${ANNOTATIONS_PREFIX}${d.id}/`);
-    await repo.store.deleteMany(annotations.map((o) => o.key));
-  }
+  // Every forgotten manifest in one batch (`deleteMany` returns once the removals are durable: the barrier before
+  // the next step), then their annotations, also in one batch. Manifests first: a prune killed in
+  // between leaves annotations of snapshots that are gone (ignored by everyone), never a snapshot that still
+  // exists but lost its pin or its verify and drill results.
+  await repo.store.deleteMany(plan.forget.map((d) => snapshotKey(d.id)));
+  await repo.store.deleteMany(plan.annotationKeys);
   if (!removeData) return { forgotten: plan.forget.length, packsDeleted: 0, packsWritten: 0, indexFilesRemoved: 0 };
   // 2. repack
   await onStep?.("repack");
   const repack = new Set(plan.repackPacks.map((p) => p.pack));
   const drop = new Set([...plan.deletePacks.map((p) => p.pack), ...repack]);
-  let packsWritten = 0;
-  if (repack.size) {
-    const targets: ChunkTarget<null>[] = [];
-    for (const e of plan.index.entries()) {
-      const id = toHex(e.id);
-      if (repack.has(toHex(e.packId)) && plan.used.has(id)) targets.push({ id, loc: e, file: null, offset: 0 });
-    }
-    const pool = new FramePool(repo.keys.encKey);
-    try {
-      const sink = new PackSink(repo, new ChunkIndex(), pool);
-      await fetchChunksByPack(repo, targets, async (t, data) => {
-        await sink.add(data.slice(), t.loc.kind);
-      }, (t) => `repacking chunk ${t.id}`);
-      await sink.finish(); // packs, then their index file
-      packsWritten = sink.stats.packsWritten;
-    } finally {
-      await pool.close();
-    }
-  }
-  // 3. one index file for the packs that stay
-  await onStep?.("index");
-  const byPack = new Map<string, { packId: Uint8Array; entries: PackEntry[] }>();
   const orphans = new Set(plan.orphanPacks.map((p) => p.pack));
+  // One pass over the index: the chunks to copy (step 2) and the entries of the packs that stay (step 3).
+  const chunks: RepackChunk[] = [];
+  const byPack = new Map<string, { packId: Uint8Array; entries: PackEntry[] }>();
   for (const e of plan.index.entries()) {
     const pack = toHex(e.packId);
+    if (repack.has(pack)) {
+      const id = toHex(e.id);
+      if (plan.used.has(id)) chunks.push({ id, loc: e });
+    }
     if (drop.has(pack) || orphans.has(pack)) continue;
     let group = byPack.get(pack);
     if (!group) byPack.set(pack, (group = { packId: e.packId, entries: [] }));
     group.entries.push({ id: e.id, kind: e.kind, frameOffset: e.frameOffset, frameLength: e.frameLength, innerOffset: e.innerOffset, length: e.length });
   }
+  const packsWritten = chunks.length ? await repackChunks(repo, chunks, { workers: plan.stats.bytesRepacked >= REPACK_POOL_MIN_BYTES }) : 0;
+  // 3. one index file for the packs that stay
+  await onStep?.("index");
   if (byPack.size || plan.indexFiles.length) await repo.writeIndexFile([...byPack.values()], plan.indexFiles);
   // 4. the old index files
   await onStep?.("remove-index");
