@@ -17,7 +17,8 @@
  * Keys that are both an object and a "folder" (`a` and `a/b`) cannot coexist
  * here, unlike on S3; the repository layout never needs that.
  */
-import { link, mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { close as closeFd, closeSync, fstatSync, fsync as fsyncFd, open as openFd, openSync, readSync, statSync, unlinkSync } from "node:fs";
+import { link, mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { random, toHex } from "../core/crypto.js";
 import { NotFoundError, ObjectExistsError, RestorableError, StoreError } from "../core/errors.js";
@@ -25,6 +26,21 @@ import { mapLimit } from "../core/concurrency.js";
 import { assertValidKey, assertValidPrefix, isValidSegment, TEMP_PREFIX } from "./keys.js";
 import { assertValidRange, clipRange } from "./range.js";
 import type { ByteRange, ObjectInfo, ObjectStore, PutOptions } from "./types.js";
+
+/** Whole objects up to this size (bytes) are read with blocking calls. */
+const SYNC_READ_BYTES = 1024 * 1024;
+
+/** Reads `size` bytes of an open file into a buffer of its own (the file may have shrunk: what exists). */
+function readWholeSync(fd: number, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let filled = 0;
+  while (filled < size) {
+    const n = readSync(fd, out, filled, size - filled, filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled === size ? out : out.subarray(0, filled);
+}
 
 /** How many file system calls `list` and `deleteMany` keep in flight. */
 const FS_CONCURRENCY = 32;
@@ -48,6 +64,38 @@ async function fsyncDir(dir: string): Promise<void> {
     await handle.close();
   }
 }
+
+/**
+ * fsync(2) a folder, for the delete path: the same as `fsyncDir` through the callback API, which costs about a
+ * third less CPU than a promise FileHandle (prune syncs a thousand folders in one step).
+ */
+function syncFolder(dir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    openFd(dir, "r", (openError, fd) => {
+      if (openError) return reject(openError);
+      fsyncFd(fd, (syncError) => {
+        closeFd(fd, (closeError) => {
+          // Windows cannot fsync a directory handle; there is nothing better to do there.
+          const error = syncError && process.platform !== "win32" ? syncError : closeError;
+          if (error) reject(error);
+          else resolve();
+        });
+      });
+    });
+  });
+}
+
+/** True when `file` is a folder (unlink's EPERM on Linux and macOS). */
+function isDirectory(file: string): boolean {
+  try {
+    return statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** How many unlinks `deleteMany` runs before letting other work (timers, lock refresh) run. */
+const UNLINK_SLICE = 256;
 
 /** Writes `data` to a new file (`wx`: never an existing one) and fsyncs it before closing. */
 async function writeDurably(file: string, data: Uint8Array): Promise<void> {
@@ -145,6 +193,18 @@ export class LocalStore implements ObjectStore {
     if (range) assertValidRange(key, range);
     const file = this.#file(key);
     try {
+      if (!range) {
+        // Small whole objects (manifests, annotations, index files, listings) with blocking calls:
+        // through fs/promises an open/stat/read/close costs the main thread about 3x as much, which
+        // was half of prune's CPU over 1,000 snapshots. Packs stay asynchronous (their reads overlap).
+        const fd = openSync(file, "r");
+        try {
+          const { size } = fstatSync(fd);
+          if (size <= SYNC_READ_BYTES) return readWholeSync(fd, size);
+        } finally {
+          closeSync(fd);
+        }
+      }
       const handle = await open(file, "r");
       try {
         if (!range) {
@@ -178,7 +238,7 @@ export class LocalStore implements ObjectStore {
   async stat(key: string): Promise<ObjectInfo | undefined> {
     assertValidKey(key);
     try {
-      const info = await stat(this.#file(key));
+      const info = statSync(this.#file(key));
       return info.isFile() ? { key, size: info.size, lastModified: info.mtimeMs } : undefined;
     } catch (error) {
       const code = errnoCode(error);
@@ -231,37 +291,51 @@ export class LocalStore implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     assertValidKey(key);
-    if (await this.#unlink(key)) {
+    if (this.#unlink(key)) {
       await this.#syncFolders([path.dirname(this.#file(key))], key);
     }
   }
 
+  /**
+   * Unlinks every key, then fsyncs each folder that lost an entry once: when this resolves, every removal is
+   * durable (a power loss can no longer bring an object back). Callers that need an order between groups of
+   * removals (prune: manifests, then index files, then packs) call it once per group and wait for it.
+   * Unlinks are synchronous calls (a local unlink is a few microseconds; through the promise API its
+   * bookkeeping cost more than the call), in slices so timers such as a lock's refresh still run.
+   */
   async deleteMany(keys: readonly string[]): Promise<void> {
     for (const key of keys) assertValidKey(key);
-    const removed = await mapLimit(keys, FS_CONCURRENCY, (key) => this.#unlink(key));
     const folders = new Set<string>();
-    keys.forEach((key, i) => {
-      if (removed[i]) folders.add(path.dirname(this.#file(key)));
-    });
+    try {
+      for (let i = 0; i < keys.length; i++) {
+        if (i > 0 && i % UNLINK_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        const key = keys[i]!;
+        if (this.#unlink(key)) folders.add(path.dirname(this.#file(key)));
+      }
+    } catch (error) {
+      // The removals done before the failure are still made durable; the failure is what the caller sees.
+      await this.#syncFolders([...folders], keys[0] ?? "").catch(() => undefined);
+      throw error;
+    }
     await this.#syncFolders([...folders], keys[0] ?? "");
   }
 
-  /** Unlinks one object; false when there was nothing to remove. */
-  async #unlink(key: string): Promise<boolean> {
+  /** Unlinks one object (synchronously); false when there was nothing to remove. */
+  #unlink(key: string): boolean {
     try {
-      await unlink(this.#file(key));
+      unlinkSync(this.#file(key));
       return true;
     } catch (error) {
       const code = errnoCode(error);
       if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return false;
-      if (code === "EPERM" && (await stat(this.#file(key)).catch(() => undefined))?.isDirectory()) return false;
+      if (code === "EPERM" && isDirectory(this.#file(key))) return false;
       throw this.#storeError(error, "delete", key);
     }
   }
 
   async #syncFolders(folders: readonly string[], key: string): Promise<void> {
     try {
-      await mapLimit(folders, FS_CONCURRENCY, (folder) => fsyncDir(folder));
+      await mapLimit(folders, FS_CONCURRENCY, (folder) => syncFolder(folder));
     } catch (error) {
       throw this.#storeError(error, "delete", key);
     }
