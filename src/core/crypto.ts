@@ -67,7 +67,8 @@ export function open(key: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uin
 
 /** HMAC-SHA-256 of `data` under `key`: 32 bytes. */
 export function hmac(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHmac("sha256", key).update(data).digest());
+  // The digest Buffer is a Uint8Array with memory of its own (not pooled): no copy.
+  return createHmac("sha256", key).update(data).digest();
 }
 
 /** SHA-256 of `data`: 32 bytes. */

@@ -77,15 +77,34 @@ export class PackSink {
    * `id` MUST be `Repository.chunkId(data)`.
    */
   async addWithId(id: Uint8Array, data: Uint8Array, kind: ChunkKind): Promise<Uint8Array> {
+    await this.offer(id, data, kind);
+    return id;
+  }
+
+  /** The chunk id of `data` (`Repository.chunkId`). */
+  chunkId(data: Uint8Array): Uint8Array {
+    return this.repo.chunkId(data);
+  }
+
+  /**
+   * `addWithId` without a promise per chunk (a database brings 118,000): returns undefined when the
+   * chunk was taken (copied) at once, else a promise to await before the next call and before
+   * reusing `data` (backpressure from the frame encoders, or a full pack being sealed).
+   * @throws whatever a failed pack upload threw.
+   */
+  offer(id: Uint8Array, data: Uint8Array, kind: ChunkKind): Promise<void> | undefined {
     if (this.failure) throw this.failure;
     this.stats.chunksTotal++;
-    if (this.index.has(id) || !this.placed.add(id, NO_PACK, NO_FIELDS)) return id;
+    if (this.index.has(id) || !this.placed.add(id, NO_PACK, NO_FIELDS)) return undefined;
     // Backpressure: do not run ahead of the frame encoders by more than a few frames each.
-    if (this.pool && this.pool.inFlight >= 16) await this.pool.below(8);
+    if (this.pool && this.pool.inFlight >= 16) return this.pool.below(8).then(() => this.place(id, data, kind));
+    return this.place(id, data, kind);
+  }
+
+  private place(id: Uint8Array, data: Uint8Array, kind: ChunkKind): Promise<void> | undefined {
     this.builder.add(id, kind, data);
     this.stats.chunksNew++;
-    if (this.builder.full) await this.sealPack();
-    return id;
+    return this.builder.full ? this.sealPack() : undefined;
   }
 
   /** True when the chunk is in the repository index or placed in a pack by this run. */

@@ -239,7 +239,7 @@ describe("walkDirectory on unreadable entries", () => {
   async function walkHere(tree: string, opts: WalkOptions): Promise<Outcome> {
     try {
       const entries = (await collect(tree, opts)).entries.map((e) => e.path);
-      const storer = new FileStorer({ add: () => Promise.resolve(new Uint8Array(32)), addWithId: (id) => Promise.resolve(id) }, new Uint32Array(256));
+      const storer = new FileStorer({ chunkId: () => new Uint8Array(32), offer: () => undefined }, new Uint32Array(256));
       const read = await storer.store(join(tree, "secret.txt"), { chunking: { mode: "cdc" } }).then(() => "read", (e: unknown) => (e as Error).message);
       return { entries, read };
     } catch (e) {
@@ -260,7 +260,7 @@ describe("walkDirectory on unreadable entries", () => {
       try {
         for await (const e of walkDirectory(${JSON.stringify(tree)}, ${JSON.stringify(opts)})) entries.push(e.path);
         const { FileStorer } = await import(${JSON.stringify(join(buildDir, "ops/snapshot/store-file.js"))});
-        const storer = new FileStorer({ add: async () => new Uint8Array(32), addWithId: async (id) => id }, new Uint32Array(256));
+        const storer = new FileStorer({ chunkId: () => new Uint8Array(32), offer: () => undefined }, new Uint32Array(256));
         const read = await storer.store(${JSON.stringify(join(tree, "secret.txt"))}, { chunking: { mode: "cdc" } }).then(() => "read", (e) => e.message);
         console.log(JSON.stringify({ entries, read }));
       } catch (e) { console.log(JSON.stringify({ error: { code: e.code, message: e.message } })); }`;

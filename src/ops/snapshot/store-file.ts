@@ -20,11 +20,12 @@ import type { Preloaded } from "./read-ahead.js";
 /** Bytes read per read(2) call from a file that is not preloaded. */
 const READ_BLOCK = 8 * 1024 * 1024;
 
-/** Where chunks go (a PackSink): stores `data` unless known and returns its 32-byte id; copies what it keeps. */
+/** Where chunks go (a PackSink); see PackSink.offer. */
 export interface ChunkSink {
-  add(data: Uint8Array, kind: ChunkKind): Promise<Uint8Array>;
-  /** `add` for a chunk whose id (`Repository.chunkId(data)`) was computed elsewhere. */
-  addWithId(id: Uint8Array, data: Uint8Array, kind: ChunkKind): Promise<Uint8Array>;
+  /** The 32-byte id of `data`. */
+  chunkId(data: Uint8Array): Uint8Array;
+  /** Stores `data` under `id` unless known, copying what it keeps; a promise to await when it must wait. */
+  offer(id: Uint8Array, data: Uint8Array, kind: ChunkKind): Promise<void> | undefined;
 }
 
 export interface StoredFile {
@@ -79,7 +80,8 @@ export class FileStorer {
       opts.onBytes?.(pre.data.length);
       if (!pre.hashed) return this.storeWhole(pre.data, opts.chunking);
       const { sha256, chunkId } = pre.hashed;
-      const ids = chunkId ? [await this.sink.addWithId(chunkId, pre.data, 0)] : [];
+      if (chunkId) await this.sink.offer(chunkId, pre.data, 0);
+      const ids = chunkId ? [chunkId] : [];
       return { ids, sha256, size: pre.data.length, sqliteHeader: hasSqliteHeader(pre.data) };
     }
     let handle: FileHandle;
@@ -101,7 +103,8 @@ export class FileStorer {
     const fixed = chunking.mode === "fixed" ? chunking.size : 0;
     for (let off = 0; off < data.length; ) {
       const end = fixed ? Math.min(data.length, off + fixed) : this.cdc.findCut(data, off, data.length);
-      ids.push(await this.sink.add(data.subarray(off, end), 0));
+      const wait = this.put(ids, data.subarray(off, end));
+      if (wait) await wait;
       off = end;
     }
     return { ids, sha256: createHash("sha256").update(data).digest("hex"), size: data.length, sqliteHeader: hasSqliteHeader(data) };
@@ -133,18 +136,33 @@ export class FileStorer {
       hash.update(data);
       opts.onBytes?.(n);
       if (!fixed) {
-        for (const c of this.cdc.push(data)) ids.push(await this.sink.add(c, 0));
+        for (const c of this.cdc.push(data)) {
+          const wait = this.put(ids, c);
+          if (wait) await wait;
+        }
         continue;
       }
       const bytes = carry ? Buffer.concat([carry, data]) : data;
       carry = undefined;
       let off = 0;
-      for (; off + fixed <= bytes.length; off += fixed) ids.push(await this.sink.add(bytes.subarray(off, off + fixed), 0));
+      for (; off + fixed <= bytes.length; off += fixed) {
+        const wait = this.put(ids, bytes.subarray(off, off + fixed));
+        if (wait) await wait;
+      }
       if (off < bytes.length) carry = bytes.slice(off);
     }
-    if (!fixed) for (const c of this.cdc.finish()) ids.push(await this.sink.add(c, 0));
-    else if (carry) ids.push(await this.sink.add(carry, 0));
+    for (const c of fixed ? (carry ? [carry] : []) : this.cdc.finish()) {
+      const wait = this.put(ids, c);
+      if (wait) await wait;
+    }
     return { ids, sha256: hash.digest("hex"), size, sqliteHeader: head !== undefined && hasSqliteHeader(head) };
+  }
+
+  /** Hands one data chunk to the sink and records its id; a promise when the caller must wait (no promise per chunk otherwise). */
+  private put(ids: Uint8Array[], chunk: Uint8Array): Promise<void> | undefined {
+    const id = this.sink.chunkId(chunk);
+    ids.push(id);
+    return this.sink.offer(id, chunk, 0);
   }
 }
 
