@@ -2,7 +2,8 @@
 // Bundles each GitHub Action with @vercel/ncc into dist/<name>/ (`npm run bundle`):
 //   index.js            the action (ESM; src/action/<name>/main.ts and everything it imports)
 //   frame-worker.js     worker threads, loaded by URL next to the module that starts them
-//   sqlite-worker.js    (src/sources/worker-url.ts finds them beside index.js)
+//   restore-worker.js   (src/sources/worker-url.ts finds them beside index.js)
+//   sqlite-worker.js
 //   prebuilds/linux-x64.node   better-sqlite3's binary: the bundles run on linux-x64 runners only
 //   package.json        {"type": "module"}
 //   licenses.txt        licenses of the bundled third-party code
@@ -22,7 +23,11 @@ import { fileURLToPath } from "node:url";
 
 export const ACTIONS = ["snapshot", "verify", "restore-drill", "prune", "clone-cluster"];
 /** Worker scripts: output name -> source (relative to the repository root). */
-export const WORKERS = { "frame-worker": "src/repo/frame-worker.ts", "sqlite-worker": "src/sources/sqlite-worker.ts" };
+export const WORKERS = {
+  "frame-worker": "src/repo/frame-worker.ts",
+  "restore-worker": "src/ops/restore/restore-worker.ts",
+  "sqlite-worker": "src/sources/sqlite-worker.ts",
+};
 /** The platform the bundles carry the better-sqlite3 binary for. */
 export const PLATFORM_ENTRY = "better-sqlite3/linux-x64";
 

@@ -76,6 +76,18 @@ export async function fetchChunksByPack<F>(
 async function fetchFrames<F>(repo: Repository, pack: string, list: readonly ChunkTarget<F>[], describe: (t: ChunkTarget<F>) => string): Promise<Frames> {
   const wanted = new Map<number, number>();
   for (const t of list) wanted.set(t.loc.frameOffset, t.loc.frameLength);
+  return fetchPackFrames(repo, pack, wanted, () => describe(list[0]!));
+}
+
+/**
+ * Reads the sealed frames `wanted` (frame offset -> frame length, bytes) of one pack, neighbouring
+ * frames (gaps up to 256 KiB) merged into one ranged read.
+ * @param pack the pack id (hex).
+ * @param describe names what needs the pack, for the error when it is missing.
+ * @returns frame offset -> sealed frame bytes (views into the read buffers).
+ * @throws IntegrityError when the pack is missing or shorter than a frame's end.
+ */
+export async function fetchPackFrames(repo: Repository, pack: string, wanted: ReadonlyMap<number, number>, describe: () => string): Promise<Map<number, Uint8Array>> {
   const ranges = [...wanted.entries()].sort((a, b) => a[0] - b[0]);
   const frames: Frames = new Map();
   const key = packKey(pack);
@@ -99,7 +111,7 @@ async function fetchFrames<F>(repo: Repository, pack: string, list: readonly Chu
       i = j;
     }
   } catch (err) {
-    if (err instanceof NotFoundError) throw new IntegrityError(`${describe(list[0]!)}: pack ${pack} is missing`, { pack }, { cause: err });
+    if (err instanceof NotFoundError) throw new IntegrityError(`${describe()}: pack ${pack} is missing`, { pack }, { cause: err });
     throw err;
   }
   return frames;
