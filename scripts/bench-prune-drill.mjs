@@ -339,7 +339,7 @@ async function drillBench() {
 // ---------------------------------------------------------------- report
 
 const when = (d) => d.toISOString().slice(0, 16).replace("T", " ");
-const machineLine = (f) => `- Machine: ${f.uname}, ${f.cpuModel}, ${f.cores} cores, ${(f.memory / 2 ** 30).toFixed(1)} GiB RAM, local disk. Software: Node ${f.node}; ${f.restic}; sqlite3 ${f.sqlite}; restorable ${f.restorable}, through its CLI (\`node bin/restorable.js\`, a copy of build/ frozen at the start of the run).`;
+const machineLine = (f) => `- Machine: ${f.uname}, ${f.cpuModel}, ${f.cores} cores, ${(f.memory / 2 ** 30).toFixed(1)} GiB RAM, local disk. Software: Node ${f.node}; ${f.restic}; sqlite3 ${f.sqlite}; restorable ${f.restorable}, through its CLI (\`bin/restorable.js\` run as an executable, a copy of build/ frozen at the start of the run).`;
 const loadLine = (a, b, cores) => `- Load: load average ${a.map((x) => x.toFixed(2)).join(" ")} at the start, ${b.map((x) => x.toFixed(2)).join(" ")} at the end, on ${cores} cores (other sessions share this machine; the CPU time beside each wall time is steadier).`;
 const cell = (m) => `${secs(m.wallMs)} · CPU ${m.cpuS.toFixed(1)} s`;
 const ok = (cond) => (cond ? "✅" : "❌");

@@ -19,6 +19,8 @@ import { SEAL_OVERHEAD, open, seal, toHex } from "./crypto.js";
 import { IntegrityError } from "./errors.js";
 import type { PackEntry } from "./pack.js";
 
+import type { ChunkFields } from "./chunk-index.js";
+
 export { ChunkIndex, type ChunkFields, type ChunkLocation } from "./chunk-index.js";
 
 /** Magic at the start of an index body. */
@@ -100,16 +102,31 @@ export function encodeIndexFile(encKey: Uint8Array, contents: IndexFileContents)
   return seal(encKey, compress(body));
 }
 
+/** Receives an index file's contents as `visitIndexFile` reads them. */
+export interface IndexVisitor {
+  /** Each pack id, in file order, before any entry (`packId` is a copy the visitor may keep). */
+  pack(packId: Uint8Array): void;
+  /**
+   * Each entry, in file order. `id` is a view into the decoded body and `fields` an object reused
+   * for every entry: copy what you keep.
+   */
+  entry(packIndex: number, id: Uint8Array, fields: Readonly<ChunkFields>): void;
+}
+
 /**
- * Opens, decompresses and parses an index file.
+ * Opens, decompresses and parses an index file, handing packs and entries to
+ * `visitor` without an object per entry (an index of a million chunks is read
+ * straight into a ChunkIndex).
  * @param what names the file in error messages (e.g. its key).
- * @returns packs in file order, each with its entries in file order.
+ * @returns the names of the index files it supersedes.
  * @throws IntegrityError on authentication failure, bad zstd, bad magic,
  *   truncation or trailing bytes, a pack listed twice, an entry naming a pack
  *   index out of range, an unknown kind, a frame shorter than a sealed message,
- *   or a bad supersedes name.
+ *   or a bad supersedes name. Authentication comes first, so a file that fails
+ *   it reaches the visitor not at all; a structural error after it may come
+ *   after some entries were visited.
  */
-export function decodeIndexFile(encKey: Uint8Array, bytes: Uint8Array, what = "index file"): IndexFileContents {
+export function visitIndexFile(encKey: Uint8Array, bytes: Uint8Array, visitor: IndexVisitor, what = "index file"): string[] {
   let body: Uint8Array;
   try {
     body = decompress(open(encKey, bytes), MAX_INDEX_BODY);
@@ -124,30 +141,30 @@ export function decodeIndexFile(encKey: Uint8Array, bytes: Uint8Array, what = "i
   if (!bytesEqual(r.bytes(8, "magic"), MAGIC_BYTES)) fail(`bad magic (expected "${INDEX_MAGIC}")`);
   const packCount = r.u32("packCount");
   if (packCount * 32 > r.remaining) fail(`packCount ${packCount} exceeds the ${r.remaining} bytes left`);
-  const packs: IndexFileContents["packs"] = [];
   const seen = new Set<string>();
   for (let i = 0; i < packCount; i++) {
     const packId = r.copy(32, `packId ${i}`);
     const hex = toHex(packId);
     if (seen.has(hex)) fail(`pack ${hex} is listed twice`, { packId: hex });
     seen.add(hex);
-    packs.push({ packId, entries: [] });
+    visitor.pack(packId);
   }
   const entryCount = r.u32("entryCount");
   if (entryCount * INDEX_ENTRY_BYTES > r.remaining) fail(`entryCount ${entryCount} exceeds the ${r.remaining} bytes left`);
+  const fields = { kind: 0 as 0 | 1, frameOffset: 0, frameLength: 0, innerOffset: 0, length: 0 };
   for (let i = 0; i < entryCount; i++) {
-    const id = r.copy(32, `entry ${i} chunkId`);
+    const id = r.bytes(32, `entry ${i} chunkId`);
     const kind = r.u8(`entry ${i} kind`);
     const packIndex = r.u32(`entry ${i} packIndex`);
-    const frameOffset = r.u32(`entry ${i} frameOffset`);
-    const frameLength = r.u32(`entry ${i} frameLength`);
-    const innerOffset = r.u32(`entry ${i} innerOffset`);
-    const length = r.u32(`entry ${i} length`);
+    fields.frameOffset = r.u32(`entry ${i} frameOffset`);
+    fields.frameLength = r.u32(`entry ${i} frameLength`);
+    fields.innerOffset = r.u32(`entry ${i} innerOffset`);
+    fields.length = r.u32(`entry ${i} length`);
     if (kind !== 0 && kind !== 1) fail(`entry ${i} has kind ${kind} (expected 0 data or 1 tree)`, { entry: i });
-    if (frameLength < SEAL_OVERHEAD + 1) fail(`entry ${i} frameLength ${frameLength} is below the minimum ${SEAL_OVERHEAD + 1}`, { entry: i });
-    const pack = packs[packIndex];
-    if (!pack) return fail(`entry ${i} names pack index ${packIndex}, but the file lists ${packCount} packs`, { entry: i });
-    pack.entries.push({ id, kind: kind as 0 | 1, frameOffset, frameLength, innerOffset, length });
+    fields.kind = kind as 0 | 1;
+    if (fields.frameLength < SEAL_OVERHEAD + 1) fail(`entry ${i} frameLength ${fields.frameLength} is below the minimum ${SEAL_OVERHEAD + 1}`, { entry: i });
+    if (packIndex >= packCount) fail(`entry ${i} names pack index ${packIndex}, but the file lists ${packCount} packs`, { entry: i });
+    visitor.entry(packIndex, id, fields);
   }
   const supersedesCount = r.u32("supersedesCount");
   const supersedes: string[] = [];
@@ -158,5 +175,20 @@ export function decodeIndexFile(encKey: Uint8Array, bytes: Uint8Array, what = "i
     supersedes.push(name);
   }
   r.end();
+  return supersedes;
+}
+
+/**
+ * Opens, decompresses and parses an index file into objects (see `visitIndexFile`).
+ * @param what names the file in error messages (e.g. its key).
+ * @returns packs in file order, each with its entries in file order.
+ * @throws IntegrityError as `visitIndexFile`.
+ */
+export function decodeIndexFile(encKey: Uint8Array, bytes: Uint8Array, what = "index file"): IndexFileContents {
+  const packs: IndexFileContents["packs"] = [];
+  const supersedes = visitIndexFile(encKey, bytes, {
+    pack: (packId) => packs.push({ packId, entries: [] }),
+    entry: (packIndex, id, f) => packs[packIndex]!.entries.push({ id: id.slice(), kind: f.kind, frameOffset: f.frameOffset, frameLength: f.frameLength, innerOffset: f.innerOffset, length: f.length }),
+  }, what);
   return { packs, supersedes };
 }

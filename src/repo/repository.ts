@@ -8,7 +8,7 @@ import { hostname } from "node:os";
 import { hmac, random, toHex } from "../core/crypto.js";
 import { openJson, sealJson } from "../core/envelope.js";
 import { ConfigError, IntegrityError, NotARepositoryError, NotFoundError, ObjectExistsError } from "../core/errors.js";
-import { ChunkIndex, decodeIndexFile, encodeIndexFile } from "../core/index-codec.js";
+import { ChunkIndex, decodeIndexFile, encodeIndexFile, visitIndexFile } from "../core/index-codec.js";
 import { createKeySlot, deriveKeys, openKeySlots, type KeySlot, type RepoKeys, type Secret } from "../core/keyslot.js";
 import type { SnapshotManifest } from "../core/manifest.js";
 import type { PackEntry } from "../core/pack.js";
@@ -224,20 +224,37 @@ export class Repository {
    * @throws IntegrityError, NotFoundError.
    */
   async readIndexFile(name: string, size?: number): Promise<{ packs: { packId: Uint8Array; entries: PackEntry[] }[]; supersedes: string[] }> {
+    return this.useIndexFile(name, this.fetchIndexFile(name, size), (bytes, what) => decodeIndexFile(this.keys.encKey, bytes, what));
+  }
+
+  /** An index file's bytes: the cached copy when the cache holds one of the listed `size`, else the store's. */
+  private async fetchIndexFile(name: string, size: number | undefined): Promise<{ bytes: Uint8Array; cached: boolean }> {
+    const cached = size !== undefined ? await this.indexCache?.get(name, size) : undefined;
+    return cached ? { bytes: cached, cached: true } : { bytes: await this.store.get(indexKey(name)), cached: false };
+  }
+
+  /**
+   * Hands an index file's bytes to `use`. A cached copy that `use` rejects with an IntegrityError is
+   * replaced by the store's (authentication fails before anything is read, and duplicates are harmless
+   * to an index, so a retry is safe); bytes from the store that `use` accepted go to the cache.
+   * @throws IntegrityError naming the file, NotFoundError.
+   */
+  private async useIndexFile<T>(name: string, fetched: Promise<{ bytes: Uint8Array; cached: boolean }>, use: (bytes: Uint8Array, what: string) => T): Promise<T> {
     const key = indexKey(name);
     try {
-      const cached = size !== undefined ? await this.indexCache?.get(name, size) : undefined;
+      let { bytes, cached } = await fetched;
       if (cached) {
         try {
-          return decodeIndexFile(this.keys.encKey, cached);
-        } catch {
-          // A damaged cache entry: fall through to the store.
+          return use(bytes, key);
+        } catch (err) {
+          if (!(err instanceof IntegrityError)) throw err;
+          bytes = await this.store.get(key);
+          cached = false;
         }
       }
-      const bytes = await this.store.get(key);
-      const decoded = decodeIndexFile(this.keys.encKey, bytes);
+      const result = use(bytes, key);
       await this.indexCache?.put(name, bytes);
-      return decoded;
+      return result;
     } catch (err) {
       if (err instanceof IntegrityError) throw new IntegrityError(`index file ${key} is damaged: ${err.message}`, { key }, { cause: err });
       throw err;
@@ -246,16 +263,36 @@ export class Repository {
 
   /**
    * Loads every index file into one in-memory index. Index files are the
-   * only proof used that a chunk exists; duplicates are tolerated.
+   * only proof used that a chunk exists; duplicates are tolerated (the first
+   * location, in listing order, is kept).
+   *
+   * Up to 4 files are fetched ahead, and each is read into the index in
+   * listing order straight from its bytes (`visitIndexFile`): no object per
+   * entry, so memory stays near the ChunkIndex's own (~60 bytes/entry).
    * @returns the index and the names of the files read.
    */
   async loadIndex(): Promise<{ index: ChunkIndex; files: string[] }> {
     const listed = (await this.store.list(INDEX_PREFIX)).map((o) => ({ name: o.key.slice(INDEX_PREFIX.length), size: o.size }));
     const files = listed.map((f) => f.name);
     const index = new ChunkIndex();
-    const decoded = await mapLimit(listed, 4, (f) => this.readIndexFile(f.name, f.size));
+    const fetches = listed.map(() => undefined as Promise<{ bytes: Uint8Array; cached: boolean }> | undefined);
+    const fetchAt = (i: number): Promise<{ bytes: Uint8Array; cached: boolean }> | undefined => {
+      const f = listed[i];
+      if (!f) return undefined;
+      const p = this.fetchIndexFile(f.name, f.size);
+      p.catch(() => undefined); // awaited in order below; a failure surfaces there
+      return (fetches[i] = p);
+    };
+    for (let i = 0; i < Math.min(4, listed.length); i++) fetchAt(i);
+    for (const [i, f] of listed.entries()) {
+      fetchAt(i + 4);
+      await this.useIndexFile(f.name, fetches[i]!, (bytes, what) => {
+        const packs: Uint8Array[] = [];
+        visitIndexFile(this.keys.encKey, bytes, { pack: (packId) => packs.push(packId), entry: (p, id, fields) => index.add(id, packs[p]!, fields) }, what);
+      });
+      fetches[i] = undefined;
+    }
     await this.indexCache?.prune(new Set(files));
-    for (const file of decoded) for (const p of file.packs) index.addPack(p.packId, p.entries);
     return { index, files };
   }
 
