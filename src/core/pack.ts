@@ -60,6 +60,8 @@ export interface PackEntry {
  * Turns a frame's plaintext into its sealed form (`seal(flag || payload)`),
  * possibly on another thread (src/repo/frame-pool.ts). Must produce exactly
  * what `encodeFrame` does; the pool's test decodes its output with `decodeFrame`.
+ * It must copy `plain` before it returns (synchronously): the builder reuses
+ * that memory for the next frame.
  */
 export type FrameEncoder = (plain: Uint8Array) => Promise<Uint8Array>;
 
@@ -258,8 +260,8 @@ export class PackBuilder {
 
   private sealFrame(plain: Uint8Array, entries: PackEntry[]): void {
     if (this.encoder) {
-      // The encoder may run on another thread: give it its own copy.
-      this.pending.push({ sealed: this.encoder(plain.slice()), entries, plain: plain.length });
+      // The encoder copies `plain` (into memory it can hand to another thread) before it returns.
+      this.pending.push({ sealed: this.encoder(plain), entries, plain: plain.length });
       this.pendingPlain += plain.length;
       return;
     }

@@ -48,10 +48,11 @@ export interface ReadReply {
   readonly files: readonly ReadResult[];
 }
 
-/** A reply: `sealed` is transferred, or `error` says why encoding failed. */
+/** A reply: `sealed` is transferred, and `plain` handed back for reuse; or `error` says why encoding failed. */
 export interface FrameReply {
   readonly id: number;
   readonly sealed?: Uint8Array;
+  readonly plain?: Uint8Array;
   readonly error?: string;
 }
 
@@ -149,7 +150,7 @@ parentPort!.on("message", (msg: FrameRequest | ReadRequest) => {
   }
   try {
     const sealed = encode(msg.plain);
-    parentPort!.postMessage({ id: msg.id, sealed } satisfies FrameReply, [sealed.buffer as ArrayBuffer]);
+    parentPort!.postMessage({ id: msg.id, sealed, plain: msg.plain } satisfies FrameReply, [sealed.buffer as ArrayBuffer, msg.plain.buffer as ArrayBuffer]);
   } catch (err) {
     parentPort!.postMessage({ id: msg.id, error: (err as Error).message } satisfies FrameReply);
   }
