@@ -90,11 +90,12 @@ export class FramePool {
    * Reads whole files and hashes each (SHA-256 of the content, and its chunk id), on a worker.
    * For files that are one chunk each (smaller than FastCDC's minimum): the id is of the whole content.
    * @param sizes the sizes the walk saw (bytes); a file found larger comes back `{ grown: true }`.
+   * @param buffer memory to read into (transferred; `data` is a view of it) when the batch fits, e.g. an earlier reply's.
    * @returns the contents end to end in `data` and one result per path (an offset and length, an error, or grown).
    * @throws Error when the pool has no id key or a worker failed.
    */
-  async readFiles(paths: readonly string[], sizes: readonly number[]): Promise<ReadReply> {
-    return (await this.submit((id) => ({ id, read: { paths, sizes } }) satisfies ReadRequest, [])) as ReadReply;
+  async readFiles(paths: readonly string[], sizes: readonly number[], buffer?: ArrayBuffer): Promise<ReadReply> {
+    return (await this.submit((id) => ({ id, read: { paths, sizes, ...(buffer ? { buffer } : {}) } }) satisfies ReadRequest, buffer ? [buffer] : [])) as ReadReply;
   }
 
   private submit(message: (id: number) => FrameRequest | ReadRequest, transfer: ArrayBuffer[]): Promise<FrameReply | ReadReply> {

@@ -29,7 +29,7 @@ export interface FrameRequest {
 /** Read and hash these files, whose sizes the walk saw (bytes). */
 export interface ReadRequest {
   readonly id: number;
-  readonly read: { readonly paths: readonly string[]; readonly sizes: readonly number[] };
+  readonly read: { readonly paths: readonly string[]; readonly sizes: readonly number[]; readonly buffer?: ArrayBuffer };
 }
 
 /** One file of a ReadReply: where its bytes are in `data`, or why it was not read. */
@@ -61,10 +61,11 @@ const idKey = workerData.idKey ? new Uint8Array(workerData.idKey as ArrayBuffer)
 const level = workerData.level as number;
 
 /** Reads each file with blocking calls (one more byte than its size, to see growth) and hashes it. */
-function readBatch(paths: readonly string[], sizes: readonly number[]): { data: Uint8Array; files: ReadResult[] } {
+function readBatch(paths: readonly string[], sizes: readonly number[], buffer: ArrayBuffer | undefined): { data: Uint8Array; files: ReadResult[] } {
   let total = 0;
   for (const size of sizes) total += size + 1;
-  const data = new Uint8Array(total);
+  // The caller's buffer when the batch fits (a recycled one), else a new one.
+  const data = buffer && buffer.byteLength >= total ? new Uint8Array(buffer, 0, total) : new Uint8Array(total);
   const files: ReadResult[] = [];
   let at = 0;
   paths.forEach((path, i) => {
@@ -118,25 +119,27 @@ function encode(plain: Uint8Array): Uint8Array {
 }
 
 /**
- * This thread allocates almost no JavaScript objects, only buffers (the frame it
- * receives, zstd's output, the cipher's output), so V8 rarely collects here and
- * those buffers piled up. Measured on D1's database alone, peak RSS of the
- * snapshot: 838 MB without collecting here, 838 MB collecting every 32 MiB,
- * 588 MB every 4 MiB. So the worker collects explicitly after every
- * GC_EVERY_BYTES of plaintext (a full GC of this tiny heap takes about a
- * millisecond). `--expose-gc` set at run time (node:v8 setFlagsFromString)
- * applies to contexts created afterwards, hence the fresh vm context.
+ * This thread allocates almost no JavaScript objects, only buffers (zstd's
+ * output, the cipher's output, file batches), so V8 rarely collects here and
+ * dead buffers piled up (D1 database snapshot: peak RSS 838 MB without
+ * collecting here, 588 MB with a full GC every 4 MiB). Those full GCs took
+ * 10-23 ms each (--trace-gc), about 3 s of CPU per D1 snapshot; the buffers
+ * die young, so a minor (scavenge) collection every GC_EVERY_BYTES of
+ * plaintext frees them for far less. `--expose-gc` set at run time (node:v8
+ * setFlagsFromString) applies to contexts created afterwards, hence the
+ * fresh vm context.
  */
-const GC_EVERY_BYTES = 4 * 1024 * 1024;
+const GC_EVERY_BYTES = 8 * 1024 * 1024;
 setFlagsFromString("--expose-gc");
-const collect = runInNewContext("gc") as () => void;
+const gc = runInNewContext("gc") as (options?: { type: "minor" | "major" }) => void;
+const collect = (): void => gc({ type: "minor" });
 let sinceGc = 0;
 
 parentPort!.on("message", (msg: FrameRequest | ReadRequest) => {
   if ("read" in msg) {
     try {
       if (!idKey) throw new Error("this pool was started without an id key: it cannot read files");
-      const { data, files } = readBatch(msg.read.paths, msg.read.sizes);
+      const { data, files } = readBatch(msg.read.paths, msg.read.sizes, msg.read.buffer);
       parentPort!.postMessage({ id: msg.id, data, files } satisfies ReadReply, [data.buffer as ArrayBuffer]);
     } catch (err) {
       parentPort!.postMessage({ id: msg.id, error: (err as Error).message } satisfies FrameReply);
