@@ -39,11 +39,12 @@ const key = new Uint8Array(external_node_worker_threads_namespaceObject.workerDa
 const idKey = external_node_worker_threads_namespaceObject.workerData.idKey ? new Uint8Array(external_node_worker_threads_namespaceObject.workerData.idKey) : undefined;
 const level = external_node_worker_threads_namespaceObject.workerData.level;
 /** Reads each file with blocking calls (one more byte than its size, to see growth) and hashes it. */
-function readBatch(paths, sizes) {
+function readBatch(paths, sizes, buffer) {
     let total = 0;
     for (const size of sizes)
         total += size + 1;
-    const data = new Uint8Array(total);
+    // The caller's buffer when the batch fits (a recycled one), else a new one.
+    const data = buffer && buffer.byteLength >= total ? new Uint8Array(buffer, 0, total) : new Uint8Array(total);
     const files = [];
     let at = 0;
     paths.forEach((path, i) => {
@@ -99,25 +100,27 @@ function encode(plain) {
     return out;
 }
 /**
- * This thread allocates almost no JavaScript objects, only buffers (the frame it
- * receives, zstd's output, the cipher's output), so V8 rarely collects here and
- * those buffers piled up. Measured on D1's database alone, peak RSS of the
- * snapshot: 838 MB without collecting here, 838 MB collecting every 32 MiB,
- * 588 MB every 4 MiB. So the worker collects explicitly after every
- * GC_EVERY_BYTES of plaintext (a full GC of this tiny heap takes about a
- * millisecond). `--expose-gc` set at run time (node:v8 setFlagsFromString)
- * applies to contexts created afterwards, hence the fresh vm context.
+ * This thread allocates almost no JavaScript objects, only buffers (zstd's
+ * output, the cipher's output, file batches), so V8 rarely collects here and
+ * dead buffers piled up (D1 database snapshot: peak RSS 838 MB without
+ * collecting here, 588 MB with a full GC every 4 MiB). Those full GCs took
+ * 10-23 ms each (--trace-gc), about 3 s of CPU per D1 snapshot; the buffers
+ * die young, so a minor (scavenge) collection every GC_EVERY_BYTES of
+ * plaintext frees them for far less. `--expose-gc` set at run time (node:v8
+ * setFlagsFromString) applies to contexts created afterwards, hence the
+ * fresh vm context.
  */
-const GC_EVERY_BYTES = 4 * 1024 * 1024;
+const GC_EVERY_BYTES = 8 * 1024 * 1024;
 (0,external_node_v8_namespaceObject.setFlagsFromString)("--expose-gc");
-const collect = (0,external_node_vm_namespaceObject.runInNewContext)("gc");
+const gc = (0,external_node_vm_namespaceObject.runInNewContext)("gc");
+const collect = () => gc({ type: "minor" });
 let sinceGc = 0;
 external_node_worker_threads_namespaceObject.parentPort.on("message", (msg) => {
     if ("read" in msg) {
         try {
             if (!idKey)
                 throw new Error("this pool was started without an id key: it cannot read files");
-            const { data, files } = readBatch(msg.read.paths, msg.read.sizes);
+            const { data, files } = readBatch(msg.read.paths, msg.read.sizes, msg.read.buffer);
             external_node_worker_threads_namespaceObject.parentPort.postMessage({ id: msg.id, data, files }, [data.buffer]);
         }
         catch (err) {
@@ -132,7 +135,7 @@ external_node_worker_threads_namespaceObject.parentPort.on("message", (msg) => {
     }
     try {
         const sealed = encode(msg.plain);
-        external_node_worker_threads_namespaceObject.parentPort.postMessage({ id: msg.id, sealed }, [sealed.buffer]);
+        external_node_worker_threads_namespaceObject.parentPort.postMessage({ id: msg.id, sealed, plain: msg.plain }, [sealed.buffer, msg.plain.buffer]);
     }
     catch (err) {
         external_node_worker_threads_namespaceObject.parentPort.postMessage({ id: msg.id, error: err.message });
