@@ -138,6 +138,17 @@ export class ChunkIndex {
     return e < 0 ? undefined : this.locationAt(e);
   }
 
+  /** Entry number of `id` (0 .. size-1, in insertion order), or -1 when unknown: for per-entry tables. */
+  entryOf(id: Uint8Array): number {
+    return this.find(id);
+  }
+
+  /** Pack number of entry `e` (an index into `packIds()`). @throws RangeError when `e` is not an entry. */
+  packOfEntry(e: number): number {
+    if (!Number.isInteger(e) || e < 0 || e >= this.n) throw new RangeError(`ChunkIndex: no entry ${e} (size ${this.n})`);
+    return this.packOf[e]!;
+  }
+
   /** Distinct pack ids referenced, in first-seen order (copies). */
   packIds(): Uint8Array[] {
     return this.packs.map((p) => p.slice());

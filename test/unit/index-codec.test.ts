@@ -106,6 +106,20 @@ describe("index files", () => {
 });
 
 describe("ChunkIndex", () => {
+  it("numbers entries in insertion order and tells each entry's pack", () => {
+    const idx = new ChunkIndex();
+    const packs = [randomBytes(32), randomBytes(32)];
+    const ids = Array.from({ length: 5 }, () => new Uint8Array(randomBytes(32)));
+    const f = { kind: 0 as const, frameOffset: 0, frameLength: 100, innerOffset: 0, length: 10 };
+    ids.forEach((id, i) => idx.add(id, packs[i % 2]!, f));
+    idx.add(ids[0]!, packs[1]!, f); // a duplicate keeps its first entry and pack
+    expect(ids.map((id) => idx.entryOf(id))).toEqual([0, 1, 2, 3, 4]);
+    expect(ids.map((_, e) => idx.packOfEntry(e))).toEqual([0, 1, 0, 1, 0]);
+    expect(idx.packIds().map(toHex)).toEqual(packs.map(toHex));
+    expect(idx.entryOf(new Uint8Array(32))).toBe(-1);
+    expect(() => idx.packOfEntry(5)).toThrow(RangeError);
+  });
+
   it("add / has / get, duplicates keep the first location, packs are interned", () => {
     const idx = new ChunkIndex();
     const p1 = rnd(32);
