@@ -68,15 +68,8 @@ export class PackSink {
    * @returns the chunk id (32 bytes).
    * @throws whatever a failed pack upload threw (uploads run in the background).
    */
-  add(data: Uint8Array, kind: ChunkKind): Promise<Uint8Array> {
-    return this.addWithId(this.repo.chunkId(data), data, kind);
-  }
-
-  /**
-   * `add` for a chunk whose id was computed elsewhere (a worker that read the file):
-   * `id` MUST be `Repository.chunkId(data)`.
-   */
-  async addWithId(id: Uint8Array, data: Uint8Array, kind: ChunkKind): Promise<Uint8Array> {
+  async add(data: Uint8Array, kind: ChunkKind): Promise<Uint8Array> {
+    const id = this.repo.chunkId(data);
     await this.offer(id, data, kind);
     return id;
   }
@@ -87,9 +80,10 @@ export class PackSink {
   }
 
   /**
-   * `addWithId` without a promise per chunk (a database brings 118,000): returns undefined when the
-   * chunk was taken (copied) at once, else a promise to await before the next call and before
-   * reusing `data` (backpressure from the frame encoders, or a full pack being sealed).
+   * `add` for a chunk whose id (`chunkId(data)`) the caller computed, without a promise per chunk
+   * (a database brings 118,000): returns undefined when the chunk was taken (copied) at once, else
+   * a promise to await before the next call and before reusing `data` (backpressure from the frame
+   * encoders, or a full pack being sealed).
    * @throws whatever a failed pack upload threw.
    */
   offer(id: Uint8Array, data: Uint8Array, kind: ChunkKind): Promise<void> | undefined {

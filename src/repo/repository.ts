@@ -242,14 +242,14 @@ export class Repository {
   private async useIndexFile<T>(name: string, fetched: Promise<{ bytes: Uint8Array; cached: boolean }>, use: (bytes: Uint8Array, what: string) => T): Promise<T> {
     const key = indexKey(name);
     try {
-      let { bytes, cached } = await fetched;
-      if (cached) {
+      const first = await fetched;
+      let bytes = first.bytes;
+      if (first.cached) {
         try {
           return use(bytes, key);
         } catch (err) {
           if (!(err instanceof IntegrityError)) throw err;
           bytes = await this.store.get(key);
-          cached = false;
         }
       }
       const result = use(bytes, key);
