@@ -28,7 +28,7 @@ import picomatch from "picomatch";
 import { fromHex, random, toHex } from "../../core/crypto.js";
 import { ConfigError, IntegrityError, UnsafePathError } from "../../core/errors.js";
 import type { ChunkLocation } from "../../core/index-codec.js";
-import type { ListingEntry, SnapshotManifest } from "../../core/manifest.js";
+import type { ListingEntry, SnapshotManifest, SourceRecord } from "../../core/manifest.js";
 import { assertSafeName, assertSafeRelativePath, isWithin } from "../../core/safe-path.js";
 import { ChunkReader } from "../../repo/chunk-reader.js";
 import { fileChunkIds, readListing } from "../../repo/listing.js";
@@ -106,7 +106,9 @@ function jobFailure(err: unknown, describe: (file: number) => string, pack: stri
 export async function restore(repo: Repository, manifest: SnapshotManifest, options: RestoreOptions): Promise<RestoreResult> {
   const started = performance.now();
   const { index } = await repo.loadIndex();
-  const structure = await checkStructure(repo, index, [manifest]);
+  // The check reads every listing; restore takes them from it instead of reading them again.
+  const listed = new Map<SourceRecord, ListingEntry[]>();
+  const structure = await checkStructure(repo, index, [manifest], { listings: listed });
   if (!structure.ok && !options.force) {
     const p = structure.problems[0]!;
     throw new IntegrityError(
@@ -120,7 +122,7 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
   const match = options.include?.length ? picomatch([...options.include], { dot: true }) : undefined;
   for (const src of manifest.sources) {
     assertSafeName(src.name);
-    const all = await readListing(reader, src.listing);
+    const all = listed.get(src) ?? (await readListing(reader, src.listing)); // read here when the check could not (--force)
     const seen = new Set<string>();
     for (const e of all) {
       assertSafeRelativePath(e.p);

@@ -8,7 +8,7 @@
 import { toHex } from "../../core/crypto.js";
 import { IntegrityError } from "../../core/errors.js";
 import type { ChunkIndex } from "../../core/index-codec.js";
-import type { SnapshotManifest } from "../../core/manifest.js";
+import type { ListingEntry, SnapshotManifest, SourceRecord } from "../../core/manifest.js";
 import { ChunkReader } from "../../repo/chunk-reader.js";
 import { DATA_PREFIX, packIdFromKey } from "../../repo/layout.js";
 import { fileChunkIds, readListing } from "../../repo/listing.js";
@@ -46,11 +46,17 @@ export async function listPacks(repo: Repository): Promise<Map<string, number>> 
   return packs;
 }
 
+/** Options of {@link checkStructure}. */
+export interface StructureOptions {
+  /** Receives each listing the check read, keyed by its source record (restore uses them instead of reading them again). */
+  readonly listings?: Map<SourceRecord, ListingEntry[]>;
+}
+
 /**
  * Checks the structure of `manifests` against `index` and the packs in storage.
  * @returns every problem found (never throws for damage; throws StoreError when storage fails).
  */
-export async function checkStructure(repo: Repository, index: ChunkIndex, manifests: readonly SnapshotManifest[]): Promise<StructureReport> {
+export async function checkStructure(repo: Repository, index: ChunkIndex, manifests: readonly SnapshotManifest[], options: StructureOptions = {}): Promise<StructureReport> {
   const present = await listPacks(repo);
   const reader = new ChunkReader(repo, index);
   const problems: Problem[] = [];
@@ -93,6 +99,7 @@ export async function checkStructure(repo: Repository, index: ChunkIndex, manife
         problems.push({ ...where, message: `listing cannot be read: ${err.message}` });
         continue;
       }
+      options.listings?.set(src, entries);
       for (const e of entries) {
         if (e.t !== "f") continue;
         files++;
