@@ -17,7 +17,7 @@
  * Keys that are both an object and a "folder" (`a` and `a/b`) cannot coexist
  * here, unlike on S3; the repository layout never needs that.
  */
-import { close as closeFd, closeSync, fstatSync, fsync as fsyncFd, open as openFd, openSync, readSync, statSync, unlinkSync } from "node:fs";
+import { close as closeFd, closeSync, read as readFd, fstatSync, fsync as fsyncFd, open as openFd, openSync, readSync, statSync, unlinkSync } from "node:fs";
 import { link, mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { random, toHex } from "../core/crypto.js";
@@ -36,6 +36,18 @@ function readWholeSync(fd: number, size: number): Uint8Array {
   let filled = 0;
   while (filled < size) {
     const n = readSync(fd, out, filled, size - filled, filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled === size ? out : out.subarray(0, filled);
+}
+
+/** `readWholeSync` through the thread pool. */
+async function readWholeAsync(fd: number, size: number): Promise<Uint8Array> {
+  const out = new Uint8Array(size);
+  let filled = 0;
+  while (filled < size) {
+    const n = await new Promise<number>((resolve, reject) => readFd(fd, out, filled, size - filled, filled, (err, bytes) => (err ? reject(err) : resolve(bytes))));
     if (n === 0) break;
     filled += n;
   }
@@ -196,23 +208,18 @@ export class LocalStore implements ObjectStore {
       if (!range) {
         // Small whole objects (manifests, annotations, index files, listings) with blocking calls:
         // through fs/promises an open/stat/read/close costs the main thread about 3x as much, which
-        // was half of prune's CPU over 1,000 snapshots. Packs stay asynchronous (their reads overlap).
+        // was half of prune's CPU over 1,000 snapshots. Larger ones (packs) are read from the same
+        // descriptor asynchronously, so their reads overlap.
         const fd = openSync(file, "r");
         try {
           const { size } = fstatSync(fd);
-          if (size <= SYNC_READ_BYTES) return readWholeSync(fd, size);
+          return size <= SYNC_READ_BYTES ? readWholeSync(fd, size) : await readWholeAsync(fd, size);
         } finally {
           closeSync(fd);
         }
       }
       const handle = await open(file, "r");
       try {
-        if (!range) {
-          const buffer = await handle.readFile();
-          const own = buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength;
-          // A plain Uint8Array (not a Buffer), never a view into memory shared with other reads.
-          return own ? new Uint8Array(buffer.buffer, 0, buffer.byteLength) : new Uint8Array(buffer);
-        }
         const { size } = await handle.stat();
         const { start, end } = clipRange(size, range);
         const out = new Uint8Array(end - start);
