@@ -129,7 +129,7 @@ function encode(plain: Uint8Array): Uint8Array {
  * setFlagsFromString) applies to contexts created afterwards, hence the
  * fresh vm context.
  */
-const GC_EVERY_BYTES = 8 * 1024 * 1024;
+const GC_EVERY_BYTES = 2 * 1024 * 1024;
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as (options?: { type: "minor" | "major" }) => void;
 const collect = (): void => gc({ type: "minor" });
