@@ -113,7 +113,7 @@ export class ChunkIndex {
    * Adds every entry of one pack (the pack id is interned once, and only if
    * at least one entry is new). @returns how many ids were new.
    */
-  addPack(packId: Uint8Array, entries: readonly PackEntry[]): number {
+  addPack(packId: Uint8Array, entries: Iterable<PackEntry>): number {
     checkPackId(packId);
     let p = -1;
     let added = 0;

@@ -17,7 +17,7 @@ import { ByteReader, U32_MAX, bytesEqual, putU32 } from "./bytes.js";
 import { compress, decompress } from "./compress.js";
 import { SEAL_OVERHEAD, open, seal, toHex } from "./crypto.js";
 import { IntegrityError } from "./errors.js";
-import type { PackEntry } from "./pack.js";
+import type { PackEntries, PackEntry } from "./pack.js";
 
 import type { ChunkFields } from "./chunk-index.js";
 
@@ -35,9 +35,14 @@ const MAGIC_BYTES = new TextEncoder().encode(INDEX_MAGIC);
 /** Contents of one index file. */
 export interface IndexFileContents {
   /** Packs with their entries; a pack id appears at most once. */
-  packs: { packId: Uint8Array; entries: PackEntry[] }[];
+  packs: { packId: Uint8Array; entries: PackEntries }[];
   /** Names of index files this one replaces (prune), ASCII, 1-255 characters, no `/`. */
   supersedes: string[];
+}
+
+/** An index file as `decodeIndexFile` returns it: entries as objects. */
+export interface DecodedIndexFile extends IndexFileContents {
+  packs: { packId: Uint8Array; entries: PackEntry[] }[];
 }
 
 const NAME_RE = /^[\x21-\x2e\x30-\x7e]{1,255}$/;
@@ -75,7 +80,9 @@ export function encodeIndexFile(encKey: Uint8Array, contents: IndexFileContents)
   putU32(body, o, entryCount);
   o += 4;
   for (const [pi, p] of packs.entries()) {
-    for (const [ei, e] of p.entries.entries()) {
+    let ei = -1;
+    for (const e of p.entries) {
+      ei++;
       const where = `packs[${pi}].entries[${ei}]`;
       if (e.id.length !== 32) throw new RangeError(`encodeIndexFile: ${where}.id must be 32 bytes, got ${e.id.length}`);
       if (e.kind !== 0 && e.kind !== 1) throw new RangeError(`encodeIndexFile: ${where}.kind must be 0 or 1, got ${String(e.kind)}`);
@@ -184,8 +191,8 @@ export function visitIndexFile(encKey: Uint8Array, bytes: Uint8Array, visitor: I
  * @returns packs in file order, each with its entries in file order.
  * @throws IntegrityError as `visitIndexFile`.
  */
-export function decodeIndexFile(encKey: Uint8Array, bytes: Uint8Array, what = "index file"): IndexFileContents {
-  const packs: IndexFileContents["packs"] = [];
+export function decodeIndexFile(encKey: Uint8Array, bytes: Uint8Array, what = "index file"): DecodedIndexFile {
+  const packs: DecodedIndexFile["packs"] = [];
   const supersedes = visitIndexFile(encKey, bytes, {
     pack: (packId) => packs.push({ packId, entries: [] }),
     entry: (packIndex, id, f) => packs[packIndex]!.entries.push({ id: id.slice(), kind: f.kind, frameOffset: f.frameOffset, frameLength: f.frameLength, innerOffset: f.innerOffset, length: f.length }),

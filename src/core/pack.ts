@@ -18,7 +18,7 @@
  * frame of their own so a restore never decodes more than it needs.
  * `seal`/`open` are AES-256-GCM (src/core/crypto.ts); zstd is src/core/compress.ts.
  */
-import { ByteReader, U32_MAX, concatBytes, getU32, putU32 } from "./bytes.js";
+import { ByteReader, U32_MAX, getU32, putU32 } from "./bytes.js";
 import { compress, decompress } from "./compress.js";
 import { SEAL_OVERHEAD, open, seal, sha256 } from "./crypto.js";
 import { IntegrityError } from "./errors.js";
@@ -94,40 +94,95 @@ export interface PackBuilderOptions {
   frameTarget?: number;
   /** Pack size (bytes) at which `full` turns true; default 16 MiB. */
   packTarget?: number;
+  /**
+   * Memory to lay the pack out in (an earlier pack's, once uploaded), so a snapshot does not
+   * allocate and free 16 MiB per pack; grown (copied) when the pack does not fit.
+   */
+  buffer?: Uint8Array;
+}
+
+/** A pack's entries: an array, or a PackEntryTable (what `PackBuilder` gives). */
+export type PackEntries = Iterable<PackEntry> & { readonly length: number };
+
+/**
+ * A pack's entries as header bytes, PACK_ENTRY_BYTES each in header layout
+ * (id 32, kind u8, frameOffset u32, frameLength u32, innerOffset u32, length u32; big-endian
+ * as `putU32`). A snapshot keeps every new pack's entries until it writes its index file: as
+ * objects that was about 300 bytes per chunk (a 480 MB database brings 118,000 chunks), as bytes
+ * it is 49. Iterating yields a fresh PackEntry per entry whose `id` aliases these bytes.
+ */
+export class PackEntryTable implements Iterable<PackEntry> {
+  /** @param bytes the entries, a whole number of PACK_ENTRY_BYTES (not copied). @throws RangeError otherwise. */
+  constructor(readonly bytes: Uint8Array) {
+    if (bytes.length % PACK_ENTRY_BYTES !== 0) throw new RangeError(`PackEntryTable: ${bytes.length} bytes is not a whole number of ${PACK_ENTRY_BYTES}-byte entries`);
+  }
+
+  /** Number of entries. */
+  get length(): number {
+    return this.bytes.length / PACK_ENTRY_BYTES;
+  }
+
+  /** Entry `i` (0-based) as an object. @throws RangeError when out of range. */
+  at(i: number): PackEntry {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) throw new RangeError(`PackEntryTable: no entry ${i} of ${this.length}`);
+    const o = i * PACK_ENTRY_BYTES;
+    const b = this.bytes;
+    return {
+      id: b.subarray(o, o + 32), kind: b[o + 32] as ChunkKind,
+      frameOffset: getU32(b, o + 33), frameLength: getU32(b, o + 37), innerOffset: getU32(b, o + 41), length: getU32(b, o + 45),
+    };
+  }
+
+  *[Symbol.iterator](): Iterator<PackEntry> {
+    for (let i = 0; i < this.length; i++) yield this.at(i);
+  }
+
+  /** Every entry as an object (ids copied). */
+  toArray(): PackEntry[] {
+    return Array.from(this, (e) => ({ ...e, id: e.id.slice() }));
+  }
 }
 
 /** Output of `PackBuilder.finish`. */
 export interface FinishedPack {
+  /** The whole pack; a view of the builder's buffer (`PackBuilderOptions.buffer`, when given). */
   bytes: Uint8Array;
   /** SHA-256 of `bytes`, 32 bytes. */
   packId: Uint8Array;
   /** One entry per chunk, in the order added. */
-  entries: PackEntry[];
+  entries: PackEntryTable;
 }
 
 /**
  * Builds one pack in memory. `add` copies (or compresses) the plaintext
  * before returning, so callers may reuse their buffers. Sealed frames are
- * collected and concatenated once in `finish` (no quadratic copying).
+ * copied, in pack order, into one pack buffer as soon as they are ready (with
+ * an encoder, frames finish out of order on other threads), and the entries
+ * are kept as header bytes: a pack costs its own size once, not its frames
+ * plus a concatenation plus an object per chunk.
  */
 export class PackBuilder {
   private readonly encKey: Uint8Array;
   readonly frameTarget: number;
   readonly packTarget: number;
-  private readonly parts: Uint8Array[] = [];
+  /** The pack so far (`sealedBytes` used); allocated at the first frame unless given. */
+  private pack: Uint8Array | undefined;
   private sealedBytes = 0;
   private readonly encoder: FrameEncoder | undefined;
-  /** Frames handed to `encoder`, in pack order, with their entries. */
-  private readonly pending: { sealed: Promise<Uint8Array>; entries: PackEntry[]; plain: number }[] = [];
+  /** Places frames handed to `encoder` in pack order; rejects with the first encoding failure. */
+  private placing: Promise<void> = Promise.resolve();
   private pendingPlain = 0;
   /** Sealed bytes per plaintext byte seen so far (estimates the size of pending frames). */
   private plainDone = 0;
   private readonly expectedRatio: number;
-  private readonly entries: PackEntry[] = [];
-  /** Open frame: plaintext buffer (capacity 2 x frameTarget) and its entries. */
+  /** Header plaintext: prefix, then PACK_ENTRY_BYTES per entry (frame fields filled when the frame is placed). */
+  private header: Uint8Array = new Uint8Array(HEADER_PREFIX_BYTES + 256 * PACK_ENTRY_BYTES);
+  private entryCount = 0;
+  /** Open frame: plaintext buffer (capacity 2 x frameTarget) and its first entry and entry count. */
   private openBuf: Uint8Array;
   private openLen = 0;
-  private openEntries: PackEntry[] = [];
+  private openFirst = 0;
+  private openCount = 0;
   private finished = false;
 
   /** @throws RangeError on a key that is not 32 bytes or a non-positive target. */
@@ -144,6 +199,7 @@ export class PackBuilder {
     this.expectedRatio = opts.expectedRatio ?? 1;
     this.frameTarget = frameTarget;
     this.packTarget = packTarget;
+    this.pack = opts.buffer;
     this.openBuf = new Uint8Array(Math.min(2 * frameTarget, 1024 * 1024));
   }
 
@@ -163,7 +219,7 @@ export class PackBuilder {
 
   /** Number of chunks added. */
   get count(): number {
-    return this.entries.length;
+    return this.entryCount;
   }
 
   /**
@@ -180,16 +236,22 @@ export class PackBuilder {
     if (plaintext.length > MAX_FRAME_PLAINTEXT) {
       throw new RangeError(`PackBuilder.add: chunk of ${plaintext.length} bytes exceeds ${MAX_FRAME_PLAINTEXT}`);
     }
-    const entry: PackEntry = { id: id.slice(), kind, frameOffset: 0, frameLength: 0, innerOffset: 0, length: plaintext.length };
-    this.entries.push(entry);
-    if (plaintext.length >= this.frameTarget) {
-      this.closeFrame();
-      this.sealFrame(plaintext, [entry]);
+    const big = plaintext.length >= this.frameTarget;
+    if (big) this.closeFrame();
+    const i = this.entryCount++;
+    const o = HEADER_PREFIX_BYTES + i * PACK_ENTRY_BYTES;
+    if (o + PACK_ENTRY_BYTES > this.header.length) this.header = grow(this.header, o + PACK_ENTRY_BYTES, this.header.length);
+    this.header.set(id, o);
+    this.header[o + 32] = kind;
+    putU32(this.header, o + 41, big ? 0 : this.openLen);
+    putU32(this.header, o + 45, plaintext.length);
+    if (big) {
+      this.sealFrame(plaintext, i, 1);
       return;
     }
-    entry.innerOffset = this.openLen;
+    if (this.openCount === 0) this.openFirst = i;
+    this.openCount++;
     this.appendOpen(plaintext);
-    this.openEntries.push(entry);
     if (this.openLen >= this.frameTarget) this.closeFrame();
   }
 
@@ -202,14 +264,14 @@ export class PackBuilder {
     return this.assemble();
   }
 
-  /** `finish` for a builder with an `encoder`: waits for every frame, then lays them out in order. */
+  /**
+   * `finish` for a builder with an `encoder`: waits for every frame to be placed.
+   * @throws the first error an encoder call rejected with.
+   */
   async finishAsync(): Promise<FinishedPack> {
     if (this.finished) throw new RangeError("PackBuilder: finish called twice");
     this.closeFrame();
-    const sealed = await Promise.all(this.pending.map((p) => p.sealed));
-    sealed.forEach((frame, i) => this.place(frame, this.pending[i]!.entries, this.pending[i]!.plain));
-    this.pending.length = 0;
-    this.pendingPlain = 0;
+    await this.placing;
     return this.assemble();
   }
 
@@ -217,68 +279,78 @@ export class PackBuilder {
     if (this.finished) throw new RangeError("PackBuilder: finish called twice");
     this.closeFrame();
     this.finished = true;
-    const entries = this.entries;
-    const header = new Uint8Array(HEADER_PREFIX_BYTES + entries.length * PACK_ENTRY_BYTES);
+    const end = HEADER_PREFIX_BYTES + this.entryCount * PACK_ENTRY_BYTES;
+    const header = this.header.subarray(0, end);
     header.set(MAGIC_BYTES, 0);
-    putU32(header, 8, entries.length);
-    let o = HEADER_PREFIX_BYTES;
-    for (const e of entries) {
-      header.set(e.id, o);
-      header[o + 32] = e.kind;
-      putU32(header, o + 33, e.frameOffset);
-      putU32(header, o + 37, e.frameLength);
-      putU32(header, o + 41, e.innerOffset);
-      putU32(header, o + 45, e.length);
-      o += PACK_ENTRY_BYTES;
-    }
+    putU32(header, 8, this.entryCount);
     const sealedHeader = seal(this.encKey, header);
-    const trailer = new Uint8Array(4);
-    putU32(trailer, 0, sealedHeader.length);
-    this.parts.push(sealedHeader, trailer);
-    const bytes = concatBytes(this.parts);
-    this.parts.length = 0;
-    return { bytes, packId: sha256(bytes), entries };
+    const total = this.sealedBytes + sealedHeader.length + 4;
+    const pack = this.reserve(total);
+    pack.set(sealedHeader, this.sealedBytes);
+    putU32(pack, this.sealedBytes + sealedHeader.length, sealedHeader.length);
+    const bytes = pack.subarray(0, total);
+    return { bytes, packId: sha256(bytes), entries: new PackEntryTable(header.slice(HEADER_PREFIX_BYTES)) };
+  }
+
+  /** The pack buffer, grown to hold at least `bytes` (first use: packTarget and a sixteenth, for the last chunk's overshoot). */
+  private reserve(bytes: number): Uint8Array {
+    this.pack ??= new Uint8Array(Math.max(bytes, this.packTarget + (this.packTarget >> 4)));
+    if (bytes > this.pack.length) this.pack = grow(this.pack, bytes, this.sealedBytes);
+    return this.pack;
   }
 
   private appendOpen(data: Uint8Array): void {
     const need = this.openLen + data.length;
-    if (need > this.openBuf.length) {
-      const next = new Uint8Array(Math.max(need, 2 * this.openBuf.length));
-      next.set(this.openBuf.subarray(0, this.openLen), 0);
-      this.openBuf = next;
-    }
+    if (need > this.openBuf.length) this.openBuf = grow(this.openBuf, need, this.openLen);
     this.openBuf.set(data, this.openLen);
     this.openLen = need;
   }
 
   private closeFrame(): void {
-    if (this.openEntries.length === 0) return;
-    this.sealFrame(this.openBuf.subarray(0, this.openLen), this.openEntries);
-    this.openEntries = [];
+    if (this.openCount === 0) return;
+    this.sealFrame(this.openBuf.subarray(0, this.openLen), this.openFirst, this.openCount);
+    this.openCount = 0;
     this.openLen = 0;
   }
 
-  private sealFrame(plain: Uint8Array, entries: PackEntry[]): void {
-    if (this.encoder) {
-      // The encoder copies `plain` (into memory it can hand to another thread) before it returns.
-      this.pending.push({ sealed: this.encoder(plain), entries, plain: plain.length });
-      this.pendingPlain += plain.length;
+  /** Seals entries [first, first + count) as one frame, here or through the encoder. */
+  private sealFrame(plain: Uint8Array, first: number, count: number): void {
+    const plainLength = plain.length;
+    if (!this.encoder) {
+      this.place(encodeFrame(this.encKey, plain), first, count, plainLength);
       return;
     }
-    this.place(encodeFrame(this.encKey, plain), entries, plain.length);
+    // The encoder copies `plain` (into memory it can hand to another thread) before it returns.
+    const sealed = this.encoder(plain);
+    sealed.catch(() => undefined); // a failure surfaces through `placing`, in order
+    this.pendingPlain += plainLength;
+    this.placing = this.placing.then(async () => {
+      const frame = await sealed;
+      this.pendingPlain -= plainLength;
+      this.place(frame, first, count, plainLength);
+    });
+    this.placing.catch(() => undefined); // awaited by finishAsync; an abandoned builder must not crash the process
   }
 
-  private place(sealed: Uint8Array, entries: PackEntry[], plainLength: number): void {
+  private place(sealed: Uint8Array, first: number, count: number, plainLength: number): void {
     const offset = this.sealedBytes;
     if (offset + sealed.length > U32_MAX) throw new RangeError("PackBuilder: pack would exceed 4 GiB (u32 offsets)");
-    for (const e of entries) {
-      e.frameOffset = offset;
-      e.frameLength = sealed.length;
+    this.reserve(offset + sealed.length).set(sealed, offset);
+    for (let i = first; i < first + count; i++) {
+      const o = HEADER_PREFIX_BYTES + i * PACK_ENTRY_BYTES;
+      putU32(this.header, o + 33, offset);
+      putU32(this.header, o + 37, sealed.length);
     }
-    this.parts.push(sealed);
     this.sealedBytes += sealed.length;
     this.plainDone += plainLength;
   }
+}
+
+/** A copy of `buf` with room for `need` bytes (at least double), its first `used` bytes kept. */
+function grow(buf: Uint8Array, need: number, used: number): Uint8Array {
+  const next = new Uint8Array(Math.max(need, 2 * buf.length));
+  next.set(buf.subarray(0, used), 0);
+  return next;
 }
 
 /**

@@ -6,7 +6,7 @@
  * caller writes the index file (`finish`) and then the manifest.
  */
 import { ChunkIndex } from "../core/index-codec.js";
-import { PackBuilder, type PackEntry } from "../core/pack.js";
+import { PackBuilder, type PackEntryTable } from "../core/pack.js";
 import type { FramePool } from "./frame-pool.js";
 import type { Repository } from "./repository.js";
 
@@ -36,8 +36,14 @@ export class PackSink {
   private readonly placed = new ChunkIndex();
   private uploads = new Set<Promise<void>>();
   private failure: unknown;
-  /** Packs uploaded in this run, for the index file. */
-  readonly written: { packId: Uint8Array; entries: PackEntry[] }[] = [];
+  /** Packs uploaded in this run, for the index file (entries as header bytes: 49 bytes per chunk). */
+  readonly written: { packId: Uint8Array; entries: PackEntryTable }[] = [];
+  /**
+   * Pack buffers of uploaded packs, for the next builders: at most `uploadConcurrency` + 1 are in use
+   * (one filling, the others uploading). Allocating and freeing 16 MiB per pack also raised glibc's
+   * mmap threshold, after which smaller buffers came from (and fragmented) the malloc heap.
+   */
+  private readonly spare: Uint8Array[] = [];
   readonly stats: SinkStats = { chunksNew: 0, chunksTotal: 0, packsWritten: 0, bytesAdded: 0 };
 
   /** Plaintext and sealed bytes of the packs finished so far (the compression ratio for size estimates). */
@@ -59,6 +65,7 @@ export class PackSink {
     const ratio = this.packedPlain > 0 ? this.packedSealed / this.packedPlain : 1;
     return new PackBuilder({
       encKey: this.repo.keys.encKey, frameTarget: this.repo.config.frameTarget, packTarget: this.repo.config.packTarget,
+      ...(this.spare.length ? { buffer: this.spare.pop()! } : {}),
       ...(this.pool ? { encoder: this.pool.encode, expectedRatio: Math.min(1, Math.max(0.05, ratio)) } : {}),
     });
   }
@@ -118,6 +125,7 @@ export class PackSink {
       this.packedSealed += bytes.length;
       for (const e of entries) this.packedPlain += e.length;
       await this.repo.putPack(packId, bytes);
+      if (this.spare.length <= this.uploadConcurrency) this.spare.push(new Uint8Array(bytes.buffer)); // stores keep no reference once put resolves
       this.index.addPack(packId, entries);
       this.written.push({ packId, entries });
       this.stats.packsWritten++;

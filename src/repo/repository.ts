@@ -8,10 +8,10 @@ import { hostname } from "node:os";
 import { hmac, random, toHex } from "../core/crypto.js";
 import { openJson, sealJson } from "../core/envelope.js";
 import { ConfigError, IntegrityError, NotARepositoryError, NotFoundError, ObjectExistsError } from "../core/errors.js";
-import { ChunkIndex, decodeIndexFile, encodeIndexFile, visitIndexFile } from "../core/index-codec.js";
+import { ChunkIndex, decodeIndexFile, encodeIndexFile, visitIndexFile, type DecodedIndexFile } from "../core/index-codec.js";
 import { createKeySlot, deriveKeys, openKeySlots, type KeySlot, type RepoKeys, type Secret } from "../core/keyslot.js";
 import type { SnapshotManifest } from "../core/manifest.js";
-import type { PackEntry } from "../core/pack.js";
+import type { PackEntries } from "../core/pack.js";
 import { isSnapshotId, parseSnapshotId } from "../core/snapshot-id.js";
 import { probeCapabilities, type StoreCapabilities } from "../store/probe.js";
 import { ReadOnlyStore } from "../store/readonly.js";
@@ -223,7 +223,7 @@ export class Repository {
    * Reads one index file (from the local cache when it holds the same name and `size`).
    * @throws IntegrityError, NotFoundError.
    */
-  async readIndexFile(name: string, size?: number): Promise<{ packs: { packId: Uint8Array; entries: PackEntry[] }[]; supersedes: string[] }> {
+  async readIndexFile(name: string, size?: number): Promise<DecodedIndexFile> {
     return this.useIndexFile(name, this.fetchIndexFile(name, size), (bytes, what) => decodeIndexFile(this.keys.encKey, bytes, what));
   }
 
@@ -297,7 +297,7 @@ export class Repository {
   }
 
   /** Writes a new index file for `packs` and returns its name. */
-  async writeIndexFile(packs: readonly { packId: Uint8Array; entries: PackEntry[] }[], supersedes: readonly string[] = []): Promise<{ name: string; bytes: number }> {
+  async writeIndexFile(packs: readonly { packId: Uint8Array; entries: PackEntries }[], supersedes: readonly string[] = []): Promise<{ name: string; bytes: number }> {
     const name = toHex(random(16));
     const bytes = encodeIndexFile(this.keys.encKey, { packs: [...packs], supersedes: [...supersedes] });
     await this.store.put(indexKey(name), bytes, { ifNoneMatch: true });

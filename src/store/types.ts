@@ -43,7 +43,8 @@ export interface ObjectStore {
 
   /**
    * Stores `data` under `key` atomically: a reader sees the old object, or
-   * none, or all of the new one, never part of it.
+   * none, or all of the new one, never part of it. The store keeps no reference to
+   * `data` once the returned promise settles (callers reuse that memory).
    * @throws ObjectExistsError with `ifNoneMatch` when the key exists.
    * @throws StoreError on backend failure (`retryable` set for throttling, 5xx, network).
    */

@@ -30,7 +30,8 @@ describe("frame pool", () => {
     const [a, b] = await Promise.all([build(), build(pool.encode)]);
     // Random nonces make the bytes differ (and compressed lengths need not match byte for byte across zstd
     // APIs); which chunks share a frame, where they sit in it, and the contents must not.
-    const layout = (entries: typeof a.entries) => {
+    const layout = (table: typeof a.entries) => {
+      const entries = table.toArray();
       const frames = [...new Set(entries.map((e) => e.frameOffset))];
       return entries.map((e) => [frames.indexOf(e.frameOffset), e.innerOffset, e.length]);
     };

@@ -5,6 +5,8 @@ import { open, seal, sha256 } from "../../src/core/crypto.js";
 import { IntegrityError } from "../../src/core/errors.js";
 import {
   PackBuilder,
+  PackEntryTable,
+  encodeFrame,
   chunkFromFrame,
   decodeFrame,
   decodePack,
@@ -48,7 +50,7 @@ function makeItems(): Item[] {
   return items;
 }
 
-function build(items: Item[], frameTarget?: number): ReturnType<PackBuilder["finish"]> {
+function build(items: Item[], frameTarget?: number): { bytes: Uint8Array; packId: Uint8Array; entries: PackEntry[] } {
   const b = new PackBuilder({ encKey: key, ...(frameTarget ? { frameTarget } : {}) });
   for (const it of items) {
     // Pass a copy and wipe it after add: the builder must not keep a reference.
@@ -57,7 +59,9 @@ function build(items: Item[], frameTarget?: number): ReturnType<PackBuilder["fin
     copy.fill(0xee);
   }
   expect(b.count).toBe(items.length);
-  return b.finish();
+  const p = b.finish();
+  expect(p.entries.length).toBe(items.length);
+  return { ...p, entries: p.entries.toArray() };
 }
 
 function frames(entries: readonly PackEntry[]): [number, number][] {
@@ -129,7 +133,7 @@ describe("PackBuilder / decodePack round trip", () => {
   it("closes the open frame once it reaches frameTarget", () => {
     const b = new PackBuilder({ encKey: key, frameTarget: 1000 });
     for (let i = 0; i < 10; i++) b.add(idOf(new Uint8Array([i])), 0, textLike(300, i));
-    const { entries } = b.finish();
+    const entries = b.finish().entries.toArray();
     // 300+300+300+300 = 1200 >= 1000 closes a frame: frames of 4, 4, 2 chunks.
     const counts = frames(entries).map(([o]) => entries.filter((e) => e.frameOffset === o).length);
     expect(counts).toEqual([4, 4, 2]);
@@ -166,6 +170,55 @@ describe("PackBuilder / decodePack round trip", () => {
   });
 });
 
+describe("pack memory: given buffer, encoder order, entry table", () => {
+  const items = makeItems().slice(0, 80);
+  const addAll = (b: PackBuilder): void => items.forEach((it) => b.add(it.id, it.kind, it.data));
+
+  it("lays the pack out in a given buffer, growing it when the pack does not fit", () => {
+    for (const size of [64, 4 << 20]) {
+      const given = new Uint8Array(size).fill(0xaa);
+      const b = new PackBuilder({ encKey: key, frameTarget: 8192, buffer: given });
+      addAll(b);
+      const p = b.finish();
+      expect(p.bytes.buffer === given.buffer).toBe(size > p.bytes.length);
+      expect(decodePack(key, p.bytes)).toEqual(p.entries.toArray());
+      expect(readAll(key, p.bytes).map((c) => Buffer.from(c).toString("hex"))).toEqual(items.map((it) => Buffer.from(it.data).toString("hex")));
+    }
+  });
+
+  it("places frames in pack order when the encoder finishes them out of order", async () => {
+    const waiting: (() => void)[] = [];
+    const encoder = (plain: Uint8Array): Promise<Uint8Array> => {
+      const sealed = encodeFrame(key, plain.slice());
+      return new Promise((resolve) => waiting.push(() => resolve(sealed)));
+    };
+    const b = new PackBuilder({ encKey: key, frameTarget: 8192, encoder });
+    addAll(b);
+    const done = b.finishAsync();
+    await Promise.resolve();
+    while (waiting.length) waiting.pop()!(); // last frame first
+    const p = await done;
+    expect(readAll(key, p.bytes).map((c) => Buffer.from(c).toString("hex"))).toEqual(items.map((it) => Buffer.from(it.data).toString("hex")));
+  });
+
+  it("an encoder failure rejects finishAsync", async () => {
+    let n = 0;
+    const b = new PackBuilder({ encKey: key, frameTarget: 8192, encoder: async (plain) => (++n === 3 ? Promise.reject(new Error("encoder broke")) : encodeFrame(key, plain.slice())) });
+    addAll(b);
+    await expect(b.finishAsync()).rejects.toThrow("encoder broke");
+  });
+
+  it("PackEntryTable reads header bytes and rejects what is not whole entries", () => {
+    const p = new PackBuilder({ encKey: key, frameTarget: 8192 });
+    addAll(p);
+    const { entries } = p.finish();
+    expect(entries.length).toBe(items.length);
+    expect([...entries].map((e) => Buffer.from(e.id).toString("hex"))).toEqual(items.map((it) => Buffer.from(it.id).toString("hex")));
+    expect(() => entries.at(items.length)).toThrow(RangeError);
+    expect(() => new PackEntryTable(new Uint8Array(50))).toThrow(/whole number of 49-byte entries/);
+  });
+});
+
 describe("frame flags", () => {
   it("incompressible data is stored raw (flag 0), compressible data as zstd (flag 1)", () => {
     const b = new PackBuilder({ encKey: key });
@@ -173,7 +226,8 @@ describe("frame flags", () => {
     const txt = textLike(100_000, 3);
     b.add(idOf(rnd), 0, rnd);
     b.add(idOf(txt), 0, txt);
-    const { bytes, entries } = b.finish();
+    const { bytes, entries: table } = b.finish();
+    const entries = table.toArray();
     const flagOf = (e: PackEntry): number => open(key, bytes.subarray(e.frameOffset, e.frameOffset + e.frameLength))[0]!;
     expect(flagOf(entries[0]!)).toBe(0);
     expect(entries[0]!.frameLength).toBe(100_000 + 1 + 28);

@@ -15,7 +15,8 @@ const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("he
 function pack(chunks: Uint8Array[]): { bytes: Uint8Array; entries: PackEntry[] } {
   const b = new PackBuilder({ encKey, frameTarget: 4096 });
   for (const c of chunks) b.add(hmac(idKey, c), 0, c);
-  return b.finish();
+  const p = b.finish();
+  return { bytes: p.bytes, entries: p.entries.toArray() };
 }
 
 /** A write job for `files` (each: chunk numbers in the pack, and the file offset of its first chunk). */

@@ -41,6 +41,11 @@ export interface BatchReader {
 export interface ReadAheadOptions {
   /** Entries queued ahead of the consumer (default 1024). */
   readonly depth?: number;
+  /**
+   * Bytes of content read ahead and not yet handed out, at most (default 8 MiB). Without a byte
+   * bound, 1,024 entries of files up to 1 MiB could hold a gigabyte; D1's tree reached 50 MB.
+   */
+  readonly aheadBytes?: number;
   /** Only files up to this many bytes are read ahead (default 1 MiB); larger ones are streamed by the consumer. */
   readonly maxBytes?: number;
   /** False for entries whose content will not be read (unchanged since the parent). */
@@ -76,7 +81,10 @@ const RECYCLED_BATCH_BYTES = BATCH_BYTES + BATCH_FILES + 256 * 1024;
 export async function* readAhead(entries: AsyncIterable<SourceEntry>, options: ReadAheadOptions): AsyncGenerator<AheadEntry> {
   const depth = options.depth ?? 1024;
   const maxBytes = options.maxBytes ?? 1024 * 1024;
-  const queue: { item: AheadEntry; batch?: Batch }[] = [];
+  const aheadBytes = options.aheadBytes ?? 8 * 1024 * 1024;
+  const queue: { item: AheadEntry; batch?: Batch; bytes: number }[] = [];
+  /** Content bytes of the queued entries. */
+  let queued = 0;
   let filling: Batch | undefined;
   const spare: ArrayBuffer[] = [];
   /** The batch of the entry handed out last, while the consumer may still be reading it. */
@@ -96,6 +104,7 @@ export async function* readAhead(entries: AsyncIterable<SourceEntry>, options: R
   };
   const next = (): AheadEntry => {
     const head = queue.shift()!;
+    queued -= head.bytes;
     if (inUse && inUse.left === 0 && inUse !== head.batch) {
       if (inUse.memory?.byteLength === RECYCLED_BATCH_BYTES && spare.length < 4) spare.push(inUse.memory);
       inUse = undefined;
@@ -115,7 +124,7 @@ export async function* readAhead(entries: AsyncIterable<SourceEntry>, options: R
     }
     const small = entry.type === "file" && entry.contentPath !== undefined && entry.size <= maxBytes && options.wanted(entry);
     if (!small) {
-      queue.push({ item: { entry } });
+      queue.push({ item: { entry }, bytes: 0 });
     } else if (options.batches && entry.chunking?.mode === "cdc" && entry.size <= options.batches.maxFileBytes) {
       filling ??= { paths: [], sizes: [], settle: [], bytes: 0, left: 0 };
       const batch = filling;
@@ -126,12 +135,13 @@ export async function* readAhead(entries: AsyncIterable<SourceEntry>, options: R
       batch.sizes.push(entry.size);
       batch.bytes += entry.size;
       batch.left++;
-      queue.push({ item: handled({ entry, content }), batch });
+      queue.push({ item: handled({ entry, content }), batch, bytes: entry.size });
       if (batch.paths.length >= BATCH_FILES || batch.bytes >= BATCH_BYTES) send();
     } else {
-      queue.push({ item: handled({ entry, content: readWhole(entry.contentPath!, entry.size) }) });
+      queue.push({ item: handled({ entry, content: readWhole(entry.contentPath!, entry.size) }), bytes: entry.size });
     }
-    while (queue.length > depth) yield next();
+    queued += queue[queue.length - 1]!.bytes;
+    while (queue.length > depth || queued > aheadBytes) yield next();
   }
   while (queue.length) yield next();
 }
