@@ -88,6 +88,8 @@ export interface PackBuilderOptions {
    * hands each closed frame to it and `finishAsync` must be used.
    */
   encoder?: FrameEncoder;
+  /** Called with each frame `encoder` returned once it is copied into the pack: its memory may be reused. */
+  release?: (sealed: Uint8Array) => void;
   /** Sealed/plaintext ratio to assume before this pack has placed a frame (from earlier packs); default 1. */
   expectedRatio?: number;
   /** Plaintext bytes per frame before it is closed; default 64 KiB. */
@@ -169,6 +171,7 @@ export class PackBuilder {
   private pack: Uint8Array | undefined;
   private sealedBytes = 0;
   private readonly encoder: FrameEncoder | undefined;
+  private readonly release: ((sealed: Uint8Array) => void) | undefined;
   /** Places frames handed to `encoder` in pack order; rejects with the first encoding failure. */
   private placing: Promise<void> = Promise.resolve();
   private pendingPlain = 0;
@@ -196,6 +199,7 @@ export class PackBuilder {
     if (!Number.isSafeInteger(packTarget) || packTarget < 1) throw new RangeError(`PackBuilder: packTarget must be a positive integer, got ${packTarget}`);
     this.encKey = opts.encKey;
     this.encoder = opts.encoder;
+    this.release = opts.release;
     this.expectedRatio = opts.expectedRatio ?? 1;
     this.frameTarget = frameTarget;
     this.packTarget = packTarget;
@@ -292,10 +296,19 @@ export class PackBuilder {
     return { bytes, packId: sha256(bytes), entries: new PackEntryTable(header.slice(HEADER_PREFIX_BYTES)) };
   }
 
-  /** The pack buffer, grown to hold at least `bytes` (first use: packTarget and a sixteenth, for the last chunk's overshoot). */
+  /**
+   * The pack buffer, holding at least `bytes`: first packTarget and an eighth (frames still being
+   * encoded when `full` turned true, the header), then grown by an eighth of packTarget beyond
+   * what is needed, not doubled (a 16 MiB pack that grew by doubling held 34 MiB).
+   */
   private reserve(bytes: number): Uint8Array {
-    this.pack ??= new Uint8Array(Math.max(bytes, this.packTarget + (this.packTarget >> 4)));
-    if (bytes > this.pack.length) this.pack = grow(this.pack, bytes, this.sealedBytes);
+    const slack = this.packTarget >> 3;
+    this.pack ??= new Uint8Array(Math.max(bytes, this.packTarget) + slack);
+    if (bytes > this.pack.length) {
+      const next = new Uint8Array(bytes + slack);
+      next.set(this.pack.subarray(0, this.sealedBytes));
+      this.pack = next;
+    }
     return this.pack;
   }
 
@@ -328,6 +341,7 @@ export class PackBuilder {
       const frame = await sealed;
       this.pendingPlain -= plainLength;
       this.place(frame, first, count, plainLength);
+      this.release?.(frame);
     });
     this.placing.catch(() => undefined); // awaited by finishAsync; an abandoned builder must not crash the process
   }

@@ -18,8 +18,12 @@ function workerUrl(): URL {
   return findWorkerUrl(import.meta.url, "frame-worker");
 }
 
-/** Size of the recycled frame buffers (bytes): frames close at 64 KiB of plaintext, most stay under 128 KiB. */
-const FRAME_BUFFER_BYTES = 128 * 1024;
+/**
+ * Size of the recycled frame buffers (bytes): frames close at 64 KiB of plaintext (the default
+ * frameTarget) and stay under 128 KiB; the extra 64 bytes hold the sealed frame of a full one
+ * (nonce, flag and tag add 29), which the worker writes back into the same memory.
+ */
+const FRAME_BUFFER_BYTES = 128 * 1024 + 64;
 /** Recycled buffers kept at most (the pool keeps at most 16 frames in flight). */
 const MAX_SPARE = 32;
 
@@ -59,8 +63,9 @@ export class FramePool {
   }
 
   /**
-   * The encoder to give a PackBuilder: copies `plain` at once into a buffer of the pool's (the worker
-   * hands it back with the sealed frame, so the next frame reuses it).
+   * The encoder to give a PackBuilder: copies `plain` at once into a buffer of the pool's. The worker
+   * writes the sealed frame back into that buffer when it fits; give `release` to the builder too,
+   * so the buffer is reused once the frame is copied into its pack.
    */
   readonly encode: FrameEncoder = async (plain) => {
     const own = this.frameBuffer(plain.length);
@@ -68,6 +73,11 @@ export class FramePool {
     const reply = (await this.submit((id) => ({ id, plain: own }) satisfies FrameRequest, [own.buffer as ArrayBuffer])) as FrameReply;
     if (reply.plain) this.recycle(reply.plain.buffer as ArrayBuffer);
     return reply.sealed!;
+  };
+
+  /** Takes back the memory of a sealed frame `encode` returned, once the caller has copied it. */
+  readonly release = (sealed: Uint8Array): void => {
+    this.recycle(sealed.buffer as ArrayBuffer);
   };
 
   /**

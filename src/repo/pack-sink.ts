@@ -66,7 +66,7 @@ export class PackSink {
     return new PackBuilder({
       encKey: this.repo.keys.encKey, frameTarget: this.repo.config.frameTarget, packTarget: this.repo.config.packTarget,
       ...(this.spare.length ? { buffer: this.spare.pop()! } : {}),
-      ...(this.pool ? { encoder: this.pool.encode, expectedRatio: Math.min(1, Math.max(0.05, ratio)) } : {}),
+      ...(this.pool ? { encoder: this.pool.encode, release: this.pool.release, expectedRatio: Math.min(1, Math.max(0.05, ratio)) } : {}),
     });
   }
 
@@ -103,6 +103,10 @@ export class PackSink {
   }
 
   private place(id: Uint8Array, data: Uint8Array, kind: ChunkKind): Promise<void> | undefined {
+    // A chunk that would take the pack past its target starts the next pack (CDC chunks reach 4 MiB).
+    if (this.builder.count > 0 && this.builder.size + data.length > this.builder.packTarget) {
+      return this.sealPack().then(() => this.place(id, data, kind));
+    }
     this.builder.add(id, kind, data);
     this.stats.chunksNew++;
     return this.builder.full ? this.sealPack() : undefined;
