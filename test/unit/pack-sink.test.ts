@@ -1,0 +1,63 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, describe, expect, it } from "vitest";
+import { ChunkIndex } from "../../src/core/index-codec.js";
+import { decodePack, readPackChunks } from "../../src/core/pack.js";
+import { toHex } from "../../src/core/crypto.js";
+import { FramePool } from "../../src/repo/frame-pool.js";
+import { PackSink } from "../../src/repo/pack-sink.js";
+import { Repository } from "../../src/repo/repository.js";
+import { MemoryStore } from "../../src/store/memory.js";
+import { DATA_PREFIX } from "../../src/repo/layout.js";
+
+const PACK_TARGET = 1024 * 1024;
+
+describe("PackSink", () => {
+  const pools: FramePool[] = [];
+  afterAll(async () => {
+    await Promise.all(pools.map((p) => p.close()));
+  });
+
+  for (const withPool of [false, true]) {
+    it(`keeps packs near their target, stores each chunk once, indexes every pack (${withPool ? "worker pool, recycled buffers" : "this thread"})`, async () => {
+      const store = new MemoryStore();
+      const repo = await Repository.init(store, { kind: "password", password: "pw" }, { scryptN: 1024, packTarget: PACK_TARGET });
+      const pool = withPool ? new FramePool(repo.keys.encKey, 2) : undefined;
+      if (pool) pools.push(pool);
+      const sink = new PackSink(repo, new ChunkIndex(), pool);
+      // Small chunks, and big ones (up to 400 KiB, like CDC chunks against a small pack target) that
+      // arrive when a pack is nearly full; incompressible, so sealed sizes track plaintext sizes.
+      const chunks: Uint8Array[] = [];
+      for (let i = 0; i < 120; i++) chunks.push(new Uint8Array(randomBytes(i % 10 === 9 ? 400 * 1024 : 3000 + ((i * 7919) % 60000))));
+      const ids = new Map<string, Uint8Array>();
+      for (const c of [...chunks, ...chunks.slice(0, 30)]) {
+        const id = sink.chunkId(c);
+        ids.set(toHex(id), c);
+        await sink.offer(id, c, 0);
+      }
+      const { indexFile } = await sink.finish();
+      expect(sink.stats.chunksTotal).toBe(150);
+      expect(sink.stats.chunksNew).toBe(120);
+
+      const packs = await store.list(DATA_PREFIX);
+      expect(packs.length).toBe(sink.stats.packsWritten);
+      expect(packs.length).toBeGreaterThan(3);
+      const seen = new Map<string, string>();
+      for (const o of packs) {
+        const bytes = await store.get(o.key);
+        // A pack closes before a chunk that would take it past the target: only header and frame
+        // overheads, and the frames still being sealed when it turned full, go beyond.
+        expect(bytes.length, o.key).toBeLessThanOrEqual(PACK_TARGET + 64 * 1024);
+        for (const { entry, plaintext } of readPackChunks(repo.keys.encKey, bytes, decodePack(repo.keys.encKey, bytes))) {
+          const hex = toHex(entry.id);
+          expect(seen.has(hex), `chunk ${hex} stored twice`).toBe(false);
+          seen.set(hex, o.key);
+          expect(Buffer.from(plaintext).equals(Buffer.from(ids.get(hex)!))).toBe(true);
+        }
+      }
+      expect(seen.size).toBe(120);
+      const file = await repo.readIndexFile(indexFile!);
+      expect(file.packs.length).toBe(packs.length);
+      expect(file.packs.reduce((n, p) => n + p.entries.length, 0)).toBe(120);
+    });
+  }
+});
