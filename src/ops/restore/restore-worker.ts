@@ -111,7 +111,7 @@ const RUN_PARTS = 512;
 const KEEP_FRAMES = 8;
 
 /** Bytes of buffers made (decrypted and decompressed frames) after which the worker collects its garbage. */
-const COLLECT_AFTER = 16 * 1024 * 1024;
+const COLLECT_AFTER = 4 * 1024 * 1024;
 
 /**
  * V8's garbage collector, called explicitly: this thread makes a new buffer for every frame it
