@@ -48,7 +48,7 @@ const RUN_PARTS = 512;
 /** Decoded frames kept per job (most recent); a file's chunks are mostly in consecutive frames. */
 const KEEP_FRAMES = 8;
 /** Bytes of buffers made (decrypted and decompressed frames) after which the worker collects its garbage. */
-const COLLECT_AFTER = 16 * 1024 * 1024;
+const COLLECT_AFTER = 4 * 1024 * 1024;
 /**
  * V8's garbage collector, called explicitly: this thread makes a new buffer for every frame it
  * decrypts and decompresses (node:crypto and node:zlib offer no output buffer), and V8 counts that
