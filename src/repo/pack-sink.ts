@@ -22,18 +22,19 @@ export interface SinkStats {
   bytesAdded: number;
 }
 
-/** Placeholder location in `PackSink.placed`, which only answers "seen?". */
+/** Placeholder location in `PackSink.unindexed`, which only answers "seen?". */
 const NO_PACK = new Uint8Array(32);
 const NO_FIELDS = { kind: 0, frameOffset: 0, frameLength: 0, innerOffset: 0, length: 0 } as const;
 
 export class PackSink {
   private builder: PackBuilder;
   /**
-   * Ids of the chunks this run has placed in a pack, uploaded or not, so a chunk seen twice is stored once.
-   * A ChunkIndex (ids in typed arrays, placeholder locations), not a Set of hex strings: a 480 MB database
-   * brings 118,000 new chunks, and a string per chunk was measurable garbage and hashing.
+   * Ids of the chunks this run has placed in packs that are not in `index` yet (the pack being
+   * filled, and those being sealed or uploaded), one ChunkIndex per pack, so a chunk seen twice is
+   * stored once. Once a pack is uploaded its chunks are in `index` and its set is dropped: one set
+   * for the whole run held every new chunk twice (a 480 MB database brings 118,000).
    */
-  private readonly placed = new ChunkIndex();
+  private readonly unindexed: ChunkIndex[] = [new ChunkIndex()];
   private uploads = new Set<Promise<void>>();
   private failure: unknown;
   /** Packs uploaded in this run, for the index file (entries as header bytes: 49 bytes per chunk). */
@@ -96,7 +97,9 @@ export class PackSink {
   offer(id: Uint8Array, data: Uint8Array, kind: ChunkKind): Promise<void> | undefined {
     if (this.failure) throw this.failure;
     this.stats.chunksTotal++;
-    if (this.index.has(id) || !this.placed.add(id, NO_PACK, NO_FIELDS)) return undefined;
+    // The caller awaits what this returns before offering the next chunk, so a chunk cannot be
+    // offered again before `place` has recorded it.
+    if (this.has(id)) return undefined;
     // Backpressure: do not run ahead of the frame encoders by more than a few frames each.
     if (this.pool && this.pool.inFlight >= 16) return this.pool.below(8).then(() => this.place(id, data, kind));
     return this.place(id, data, kind);
@@ -108,13 +111,16 @@ export class PackSink {
       return this.sealPack().then(() => this.place(id, data, kind));
     }
     this.builder.add(id, kind, data);
+    this.unindexed[this.unindexed.length - 1]!.add(id, NO_PACK, NO_FIELDS);
     this.stats.chunksNew++;
     return this.builder.full ? this.sealPack() : undefined;
   }
 
   /** True when the chunk is in the repository index or placed in a pack by this run. */
   has(id: Uint8Array): boolean {
-    return this.index.has(id) || this.placed.has(id);
+    if (this.index.has(id)) return true;
+    for (const set of this.unindexed) if (set.has(id)) return true;
+    return false;
   }
 
   /** Closes the current pack; encoding its last frames and uploading it continue in the background. */
@@ -122,6 +128,8 @@ export class PackSink {
     if (this.builder.count === 0) return;
     const builder = this.builder;
     this.builder = this.newBuilder();
+    const ids = this.unindexed[this.unindexed.length - 1]!;
+    this.unindexed.push(new ChunkIndex());
     while (this.uploads.size >= this.uploadConcurrency) await Promise.race(this.uploads);
     if (this.failure) throw this.failure;
     const task: Promise<void> = (async () => {
@@ -131,6 +139,7 @@ export class PackSink {
       await this.repo.putPack(packId, bytes);
       if (this.spare.length <= this.uploadConcurrency) this.spare.push(new Uint8Array(bytes.buffer)); // stores keep no reference once put resolves
       this.index.addPack(packId, entries);
+      this.unindexed.splice(this.unindexed.indexOf(ids), 1);
       this.written.push({ packId, entries });
       this.stats.packsWritten++;
       this.stats.bytesAdded += bytes.length;
