@@ -15,7 +15,7 @@ import { MANIFEST_FORMAT, typeLetter, type ListingEntry, type SnapshotManifest, 
 import { newSnapshotId } from "../../core/snapshot-id.js";
 import { addAnnotation } from "../../repo/annotations.js";
 import { ChunkReader } from "../../repo/chunk-reader.js";
-import { encodeChunkList, readListing, writeListing } from "../../repo/listing.js";
+import { ListingLookup, ListingWriter, encodeChunkList } from "../../repo/listing.js";
 import { RepoLock, type LockTiming } from "../../repo/lock.js";
 import { FramePool } from "../../repo/frame-pool.js";
 import { PackSink } from "../../repo/pack-sink.js";
@@ -109,7 +109,7 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
       for (const spec of options.sources) {
         const parentListing = parent ? await loadParentListing(reader, parent, spec) : undefined;
         const sourceStarted = Date.now();
-        const entries: ListingEntry[] = [];
+        const listing = new ListingWriter(sink, repo.keys.gearSeed);
         const databases: SourceRecord["databases"][number][] = [];
         let bytes = 0;
         const unchanged = (entry: SourceEntry): ListingEntry | undefined => {
@@ -127,16 +127,16 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
           } as const;
           if (entry.type === "dir") {
             totals.dirs++;
-            entries.push(base);
+            await listing.add(base);
           } else if (entry.type === "symlink") {
             totals.symlinks++;
-            entries.push({ ...base, l: entry.linkTarget ?? "" });
+            await listing.add({ ...base, l: entry.linkTarget ?? "" });
           } else {
             totals.files++;
             bytes += entry.size;
             const old = content ? undefined : unchanged(entry);
             if (old) {
-              entries.push({ ...base, h: old.h, ...(old.c ? { c: old.c } : {}), ...(old.cl ? { cl: old.cl } : {}) });
+              await listing.add({ ...base, h: old.h, ...(old.c ? { c: old.c } : {}), ...(old.cl ? { cl: old.cl } : {}) });
             } else {
               try {
                 const stored = await storer.store(entry.contentPath ?? "", {
@@ -160,7 +160,7 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
                   onWarning({ path: entry.path, message: "has a SQLite header but is not a whole number of pages (truncated or not a database): stored as a plain file" });
                 }
                 const chunkList = await encodeChunkList(sink, stored.ids);
-                entries.push({
+                await listing.add({
                   ...base, s: stored.size, h: stored.sha256, ...chunkList,
                   ...(entry.chunking?.mode === "fixed" ? { z: entry.chunking.size } : {}),
                   ...(entry.sqlite ? { q: entry.sqlite } : {}),
@@ -176,8 +176,8 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
         totals.bytes += bytes;
         records.push({
           name: spec.name, kind: spec.kind as SourceKind, origin: originOf(spec),
-          listing: await writeListing(sink, repo.keys.gearSeed, entries),
-          entries: entries.length, bytes, startedAt: sourceStarted, finishedAt: Date.now(), databases,
+          listing: await listing.finish(),
+          entries: listing.count, bytes, startedAt: sourceStarted, finishedAt: Date.now(), databases,
         });
       }
       const { indexFile } = await sink.finish();
@@ -271,14 +271,12 @@ async function findParent(repo: Repository, sources: readonly SourceSpec[]): Pro
   return undefined;
 }
 
-async function loadParentListing(reader: ChunkReader, parent: SnapshotManifest, spec: SourceSpec): Promise<Map<string, ListingEntry> | undefined> {
+async function loadParentListing(reader: ChunkReader, parent: SnapshotManifest, spec: SourceSpec): Promise<ListingLookup | undefined> {
   const rec = parent.sources.find((r) => r.name === spec.name && r.kind === spec.kind && r.origin === originOf(spec));
   if (!rec || spec.kind !== "directory") return undefined;
   // Defensive: a parent whose listing is not indexed is no parent (everything is read again).
   if (!rec.listing.every((id) => reader.index.has(Buffer.from(id, "hex")))) return undefined;
-  const map = new Map<string, ListingEntry>();
-  for (const e of await readListing(reader, rec.listing)) if (e.t === "f") map.set(e.p, e);
-  return map;
+  return ListingLookup.read(reader, rec.listing, (e) => e.t === "f");
 }
 
 /** A parent's entry may be reused only when everything it references is still indexed. */
