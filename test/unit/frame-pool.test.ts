@@ -20,6 +20,25 @@ describe("frame pool", () => {
     expect((await pool.encode(text.slice())).length).toBeLessThan(text.length / 10);
   });
 
+  it("recycles frame memory once the builder has copied each frame (sealed frames written in place)", async () => {
+    // Random (raw frames, sealed over their own plaintext's memory) and text chunks, many frames in flight.
+    const chunks = Array.from({ length: 400 }, (_, i) =>
+      i % 2 ? new Uint8Array(randomBytes(1000 + ((i * 7919) % 60_000))) : new TextEncoder().encode(`line ${i} `.repeat(100 + (i % 900))),
+    );
+    const b = new PackBuilder({ encKey: key, frameTarget: 64 * 1024, encoder: pool.encode, release: pool.release });
+    for (const [i, c] of chunks.entries()) {
+      b.add(new Uint8Array(32).fill(i % 256).map((x, j) => (j === 0 ? i >> 8 : x)), 0, c);
+      if (pool.inFlight >= 6) await pool.below(2); // as PackSink does: later frames reuse released buffers
+    }
+    const { bytes, entries } = await b.finishAsync();
+    const decoded = decodePack(key, bytes);
+    expect(decoded).toEqual(entries.toArray());
+    decoded.forEach((e, i) => {
+      const frame = decodeFrame(key, bytes.subarray(e.frameOffset, e.frameOffset + e.frameLength));
+      expect(Buffer.compare(frame.subarray(e.innerOffset, e.innerOffset + e.length), chunks[i]!)).toBe(0);
+    });
+  });
+
   it("builds the same pack layout as the single-threaded builder", async () => {
     const chunks = Array.from({ length: 300 }, (_, i) => new TextEncoder().encode(`chunk ${i} `.repeat(50 + (i % 700))));
     const build = async (encoder?: typeof pool.encode) => {
