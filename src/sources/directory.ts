@@ -45,6 +45,8 @@ interface WalkContext {
   readonly tempDir: string | undefined;
   readonly warn: (path: string, message: string) => void;
   readonly signal: AbortSignal | undefined;
+  /** Databases found by a directory walk with `sqlite: "auto"`: captured in the background, yielded last. */
+  readonly databases?: DatabaseQueue;
 }
 
 interface Child {
@@ -87,6 +89,60 @@ function sqliteEntry(rel: string, st: Stats, copyPath: string, copySize: number,
 
 function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/**
+ * The databases a directory walk found, in walk order. Each is copied (captureSqlite: the copy and
+ * PRAGMA quick_check, about 1.8 s for D1's 481 MB database, on a worker thread) while the walk goes
+ * on and the caller stores the other entries, and all are yielded after them: capturing in place
+ * kept the whole snapshot waiting. One capture at a time, started once the previous database's copy
+ * has been deleted, so at most one copy exists on disk, as before.
+ */
+class DatabaseQueue {
+  private readonly found: Child[] = [];
+  private running: { readonly child: Child; readonly entry: Promise<SourceEntry | undefined> } | undefined;
+  private readonly stop = new AbortController();
+
+  constructor(private readonly ctx: WalkContext) {}
+
+  /** A database file was found: queue it, and start its capture when none is running. */
+  add(child: Child): void {
+    this.found.push(child);
+    this.startNext();
+  }
+
+  /** Yields each database's entry (a plain file, with a warning, when SQLite refused it), in the order found. */
+  async *drain(): AsyncGenerator<SourceEntry> {
+    this.startNext();
+    while (this.running) {
+      const { child, entry } = this.running;
+      const e = (await entry) ?? plainFileEntry(child.rel, child.abs, child.st);
+      this.running = undefined;
+      yield e; // walkDirectory deletes the copy before asking for the next entry, so the next capture starts after
+      this.startNext();
+    }
+  }
+
+  /** Stops a capture still running and removes its copy (the walk ended early). */
+  async close(): Promise<void> {
+    this.found.length = 0;
+    const running = this.running;
+    this.running = undefined;
+    if (!running) return;
+    this.stop.abort();
+    const e = await running.entry.catch(() => undefined);
+    if (e?.sqlite && e.contentPath) await rm(e.contentPath, { force: true });
+  }
+
+  private startNext(): void {
+    if (this.running) return;
+    const child = this.found.shift();
+    if (!child) return;
+    const signal = this.ctx.signal ? AbortSignal.any([this.ctx.signal, this.stop.signal]) : this.stop.signal;
+    const entry = tryCaptureEntry({ ...this.ctx, signal }, child);
+    entry.catch(() => undefined); // awaited in order by drain (or close)
+    this.running = { child, entry };
+  }
 }
 
 /** Copy a database into tempDir; returns its entry, or undefined when SQLite refused it (SourceError). */
@@ -223,6 +279,11 @@ async function* walkTree(
     if (st.isFile()) {
       if (!included) continue;
       if (ctx.sqlite === "auto" && (await isSqliteSibling(child.name, probe))) continue;
+      if (ctx.databases && (await probe(child.name))) {
+        yield* flushPending(); // its folders come before it, as for any entry
+        ctx.databases.add(child);
+        continue;
+      }
       const entry = await fileEntry(ctx, child, probe);
       yield* flushPending();
       yield entry;
@@ -246,7 +307,9 @@ async function* walkTree(
  * max(pageSize, 4096); `sqlite` facts; `contentPath` = the copy; `size` = the
  * copy's size; reusable false), its -wal/-shm/-journal siblings are not
  * yielded, and a database SQLite refuses (not a database, corrupt) is
- * yielded as a plain file with a warning.
+ * yielded as a plain file with a warning. Databases are yielded after every
+ * other entry, in walk order (their folders come in their place): each is
+ * copied in the background while the rest of the walk is stored.
  *
  * Temporary copies, one at a time: the walker deletes an entry's copy when
  * the caller asks for the next entry (or ends the iteration), so the caller
@@ -275,17 +338,20 @@ export async function* walkDirectory(root: string, options: WalkOptions, hooks: 
     if (errnoCode(err) === "ENOENT") throw new SourceError(`source path does not exist: ${root}`, { path: root }, { cause: err });
     throw fsSourceError("cannot read", absRoot, err);
   }
-  const ctx: WalkContext = {
+  const base: WalkContext = {
     filter: makePathFilter(options.include, options.exclude),
     sqlite: options.sqlite,
     tempDir: options.tempDir === undefined ? undefined : resolve(options.tempDir),
     warn: (path, message) => hooks.onWarning?.({ path, message }),
     signal: hooks.signal,
   };
+  const databases = base.sqlite === "auto" && rootStat.isDirectory() ? new DatabaseQueue(base) : undefined;
+  const ctx: WalkContext = databases ? { ...base, databases } : base;
   const inner: AsyncGenerator<SourceEntry> = rootStat.isDirectory()
     ? (async function* () {
         yield { ...metadata("", rootStat), type: "dir", size: 0, reusable: false } satisfies SourceEntry;
         yield* walkTree(ctx, absRoot, "", !ctx.filter.hasInclude, []);
+        if (databases) yield* databases.drain();
       })()
     : singleFile(ctx, absRoot, rootStat);
   let current: SourceEntry | undefined;
@@ -298,6 +364,7 @@ export async function* walkDirectory(root: string, options: WalkOptions, hooks: 
     }
   } finally {
     if (current?.sqlite && current.contentPath) await rm(current.contentPath, { force: true });
+    await databases?.close();
   }
 }
 

@@ -92,7 +92,7 @@ function removeCopy(destPath: string): void {
  * @throws SourceError (`details.path`, `details.sqliteCode`) when the file is
  *   missing, is not a database, is corrupt (quick_check on the copy fails) or
  *   cannot be read; the message names the path and carries SQLite's message.
- * @throws InterruptedError when `opts.signal` aborts.
+ * @throws InterruptedError when `opts.signal` aborts (once the worker has stopped and the partial copy is removed).
  * @throws Error when the worker itself fails (a bug, not a source problem).
  */
 export async function captureSqlite(srcPath: string, destPath: string, opts: CaptureSqliteOptions = {}): Promise<SqliteCapture> {
@@ -116,8 +116,12 @@ export async function captureSqlite(srcPath: string, destPath: string, opts: Cap
     };
     const onAbort = (): void => {
       finish(() => {
-        void worker.terminate().finally(() => removeCopy(req.destPath));
-        reject(new InterruptedError(`SQLite capture of ${req.srcPath} interrupted`));
+        // Rejects once the worker has stopped and its partial copy is gone, so a caller that then removes
+        // its temporary folder cannot race a copy still being written.
+        void worker.terminate().finally(() => {
+          removeCopy(req.destPath);
+          reject(new InterruptedError(`SQLite capture of ${req.srcPath} interrupted`));
+        });
       });
     };
     opts.signal?.addEventListener("abort", onAbort, { once: true });

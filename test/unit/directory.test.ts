@@ -98,9 +98,7 @@ describe("walkDirectory", () => {
       "a.txt",
       "dangling",
       "data",
-      "data/app.db",
       "data/fake.sqlite",
-      "data/garbage.db",
       "link",
       "logs",
       "logs/x.log",
@@ -108,6 +106,9 @@ describe("walkDirectory", () => {
       "sub/deep",
       "sub/deep/file.md",
       "sub/empty",
+      // Databases last (copied in the background meanwhile), in walk order; garbage.db fell back to a plain file.
+      "data/app.db",
+      "data/garbage.db",
     ]);
 
     const hook = byPath(entries, ".git/hooks/pre-commit");
@@ -181,13 +182,22 @@ describe("walkDirectory", () => {
     const it1 = walkDirectory(join(root, "data"), { sqlite: "auto", tempDir: temp });
     const first = await it1.next(); // the root
     expect(first.value?.path).toBe("");
+    expect((await it1.next()).value?.path).toBe("fake.sqlite"); // the database comes after the other entries
     const dbEntry = (await it1.next()).value as SourceEntry;
     expect(dbEntry.path).toBe("app.db");
     const copy = dbEntry.contentPath as string;
     expect(existsSync(copy)).toBe(true);
+    expect(readdirSync(temp)).toHaveLength(1); // one copy at a time: garbage.db's capture has not started
     await it1.next();
     expect(existsSync(copy)).toBe(false);
     await it1.return(undefined);
+
+    // Stopped while the database is being copied in the background: the copy is removed too.
+    const it2 = walkDirectory(join(root, "data"), { sqlite: "auto", tempDir: temp });
+    await it2.next();
+    await it2.next();
+    await it2.return(undefined);
+    expect(readdirSync(temp)).toEqual([]);
 
     for await (const e of walkDirectory(join(root, "data"), { sqlite: "auto", tempDir: temp })) {
       if (e.sqlite) break;
