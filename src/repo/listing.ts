@@ -79,9 +79,7 @@ export async function writeListing(sink: PackSink, gearSeed: Uint8Array, entries
  * @throws IntegrityError when a blob is missing or damaged or a line does not parse.
  */
 export async function readListing(reader: ChunkReader, blobIds: readonly string[]): Promise<ListingEntry[]> {
-  const parts: Uint8Array[] = [];
-  for (const id of blobIds) parts.push(await reader.read(id));
-  const text = Buffer.concat(parts).toString("utf8");
+  const text = (await readListingBytes(reader, blobIds)).toString("utf8");
   const out: ListingEntry[] = [];
   for (const line of text.split("\n")) if (line) out.push(parseLine(line));
   return out;
@@ -103,9 +101,7 @@ export class ListingLookup {
    * @throws IntegrityError when a blob is missing or damaged or a line does not parse.
    */
   static async read(reader: ChunkReader, blobIds: readonly string[], keep: (e: ListingEntry) => boolean): Promise<ListingLookup> {
-    const parts: Uint8Array[] = [];
-    for (const id of blobIds) parts.push(await reader.read(id));
-    const lookup = new ListingLookup(Buffer.concat(parts));
+    const lookup = new ListingLookup(await readListingBytes(reader, blobIds));
     const text = lookup.text;
     for (let at = 0; at < text.length; ) {
       let end = text.indexOf(10, at);
@@ -131,6 +127,13 @@ export class ListingLookup {
     const end = this.text.indexOf(10, at);
     return parseLine(this.text.toString("utf8", at, end < 0 ? this.text.length : end));
   }
+}
+
+/** A listing's tree blobs, end to end (UTF-8 JSON lines). @throws IntegrityError when a blob is missing or damaged. */
+async function readListingBytes(reader: ChunkReader, blobIds: readonly string[]): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for (const id of blobIds) parts.push(await reader.read(id));
+  return Buffer.concat(parts);
 }
 
 function parseLine(line: string): ListingEntry {
