@@ -1,10 +1,10 @@
 /**
  * Encrypted JSON objects (config-free metadata: manifests, annotations,
- * locks): `seal(encKey, zstd(utf8(JSON)))`, with the object's kind as
+ * locks): `seal(encKey, body?(utf8(JSON)))` (body?: zstd from 16 KiB on, see packBody), with the object's kind as
  * additional authenticated data so a manifest cannot be replayed as an
  * annotation. Spec: docs/format.md ("Encrypted objects").
  */
-import { compress, decompress } from "./compress.js";
+import { packBody, unpackBody } from "./compress.js";
 import { open, seal } from "./crypto.js";
 import { IntegrityError } from "./errors.js";
 
@@ -16,7 +16,7 @@ export type EnvelopeKind = "manifest" | "annotation" | "lock";
 
 /** Serializes and encrypts `value`. */
 export function sealJson(encKey: Uint8Array, kind: EnvelopeKind, value: unknown): Uint8Array {
-  return seal(encKey, compress(enc.encode(JSON.stringify(value))), enc.encode(`restorable/v1/${kind}`));
+  return seal(encKey, packBody(enc.encode(JSON.stringify(value))), enc.encode(`restorable/v1/${kind}`));
 }
 
 /**
@@ -26,7 +26,7 @@ export function sealJson(encKey: Uint8Array, kind: EnvelopeKind, value: unknown)
  */
 export function openJson<T>(encKey: Uint8Array, kind: EnvelopeKind, bytes: Uint8Array, what: string): T {
   try {
-    return JSON.parse(dec.decode(decompress(open(encKey, bytes, enc.encode(`restorable/v1/${kind}`))))) as T;
+    return JSON.parse(dec.decode(unpackBody(open(encKey, bytes, enc.encode(`restorable/v1/${kind}`))))) as T;
   } catch (err) {
     throw new IntegrityError(`${what}: cannot be decrypted or parsed (${(err as Error).message})`, { key: what }, { cause: err });
   }

@@ -4,7 +4,7 @@
  * writes replacements that list the files they supersede.
  *
  * Format (format v1, docs/format.md; integers little-endian):
- *   file = seal(encKey, zstd(body))
+ *   file = seal(encKey, body?)   body? = zstd(body) from 16 KiB on, else body (compress.ts packBody)
  *   body = "RSTIDX01" || u32 packCount || packCount x packId(32)
  *          || u32 entryCount || entryCount x entry(57)
  *          || u32 supersedesCount || supersedesCount x (u8 len || ASCII name)
@@ -13,8 +13,8 @@
  *
  * The in-memory index lives in chunk-index.ts and is re-exported here.
  */
-import { ByteReader, U32_MAX, bytesEqual, putU32 } from "./bytes.js";
-import { compress, decompress } from "./compress.js";
+import { ByteReader, U32_MAX, bytesEqual, getU32, putU32 } from "./bytes.js";
+import { packBody, unpackBody } from "./compress.js";
 import { SEAL_OVERHEAD, open, seal, toHex } from "./crypto.js";
 import { IntegrityError } from "./errors.js";
 import type { PackEntries, PackEntry } from "./pack.js";
@@ -106,7 +106,7 @@ export function encodeIndexFile(encKey: Uint8Array, contents: IndexFileContents)
     body[o++] = name.length;
     for (let i = 0; i < name.length; i++) body[o++] = name.charCodeAt(i);
   }
-  return seal(encKey, compress(body));
+  return seal(encKey, packBody(body));
 }
 
 /** Receives an index file's contents as `visitIndexFile` reads them. */
@@ -136,7 +136,7 @@ export interface IndexVisitor {
 export function visitIndexFile(encKey: Uint8Array, bytes: Uint8Array, visitor: IndexVisitor, what = "index file"): string[] {
   let body: Uint8Array;
   try {
-    body = decompress(open(encKey, bytes), MAX_INDEX_BODY);
+    body = unpackBody(open(encKey, bytes), MAX_INDEX_BODY);
   } catch (err) {
     if (err instanceof IntegrityError) throw new IntegrityError(`${what}: ${err.message}`, { object: what }, { cause: err });
     throw err;
@@ -158,20 +158,21 @@ export function visitIndexFile(encKey: Uint8Array, bytes: Uint8Array, visitor: I
   }
   const entryCount = r.u32("entryCount");
   if (entryCount * INDEX_ENTRY_BYTES > r.remaining) fail(`entryCount ${entryCount} exceeds the ${r.remaining} bytes left`);
+  // Bounds were checked above for all entries at once: read them without a label per field.
+  const table = r.bytes(entryCount * INDEX_ENTRY_BYTES, "entries");
   const fields = { kind: 0 as 0 | 1, frameOffset: 0, frameLength: 0, innerOffset: 0, length: 0 };
-  for (let i = 0; i < entryCount; i++) {
-    const id = r.bytes(32, `entry ${i} chunkId`);
-    const kind = r.u8(`entry ${i} kind`);
-    const packIndex = r.u32(`entry ${i} packIndex`);
-    fields.frameOffset = r.u32(`entry ${i} frameOffset`);
-    fields.frameLength = r.u32(`entry ${i} frameLength`);
-    fields.innerOffset = r.u32(`entry ${i} innerOffset`);
-    fields.length = r.u32(`entry ${i} length`);
+  for (let i = 0, o = 0; i < entryCount; i++, o += INDEX_ENTRY_BYTES) {
+    const kind = table[o + 32]!;
+    const packIndex = getU32(table, o + 33);
+    fields.frameOffset = getU32(table, o + 37);
+    fields.frameLength = getU32(table, o + 41);
+    fields.innerOffset = getU32(table, o + 45);
+    fields.length = getU32(table, o + 49);
     if (kind !== 0 && kind !== 1) fail(`entry ${i} has kind ${kind} (expected 0 data or 1 tree)`, { entry: i });
     fields.kind = kind as 0 | 1;
     if (fields.frameLength < SEAL_OVERHEAD + 1) fail(`entry ${i} frameLength ${fields.frameLength} is below the minimum ${SEAL_OVERHEAD + 1}`, { entry: i });
     if (packIndex >= packCount) fail(`entry ${i} names pack index ${packIndex}, but the file lists ${packCount} packs`, { entry: i });
-    visitor.entry(packIndex, id, fields);
+    visitor.entry(packIndex, table.subarray(o, o + 32), fields);
   }
   const supersedesCount = r.u32("supersedesCount");
   const supersedes: string[] = [];
