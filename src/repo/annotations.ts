@@ -49,9 +49,9 @@ const READ_CONCURRENCY = 32;
  * @throws StoreError when listing or reading fails (a missing object that was listed is skipped: removed meanwhile).
  */
 export async function listAnnotations(repo: Repository): Promise<{ bySnapshot: Map<string, Annotation[]>; damaged: string[]; keys: Map<string, string[]> }> {
-  const objects = (await repo.store.list(ANNOTATIONS_PREFIX)).flatMap((o) => {
-    const [snapshotId] = o.key.slice(ANNOTATIONS_PREFIX.length).split("/");
-    return snapshotId ? [{ key: o.key, snapshotId }] : [];
+  const objects = (await repo.store.listKeys(ANNOTATIONS_PREFIX)).flatMap((key) => {
+    const [snapshotId] = key.slice(ANNOTATIONS_PREFIX.length).split("/");
+    return snapshotId ? [{ key, snapshotId }] : [];
   });
   const bySnapshot = new Map<string, Annotation[]>();
   const keys = new Map<string, string[]>();

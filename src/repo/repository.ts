@@ -175,8 +175,8 @@ export class Repository {
 
   /** Ids of all committed snapshots, oldest first. */
   async listSnapshotIds(): Promise<string[]> {
-    const objects = await this.store.list(SNAPSHOTS_PREFIX);
-    return objects.map((o) => o.key.slice(SNAPSHOTS_PREFIX.length)).filter(isSnapshotId).sort();
+    const keys = await this.store.listKeys(SNAPSHOTS_PREFIX);
+    return keys.map((k) => k.slice(SNAPSHOTS_PREFIX.length)).filter(isSnapshotId).sort();
   }
 
   /** Every snapshot manifest, oldest first. */
@@ -216,7 +216,7 @@ export class Repository {
 
   /** Names of all index files. */
   async listIndexFiles(): Promise<string[]> {
-    return (await this.store.list(INDEX_PREFIX)).map((o) => o.key.slice(INDEX_PREFIX.length));
+    return (await this.store.listKeys(INDEX_PREFIX)).map((k) => k.slice(INDEX_PREFIX.length));
   }
 
   /**
@@ -327,6 +327,6 @@ export async function readConfig(store: ObjectStore): Promise<RepoConfig> {
 }
 
 async function listKeySlots(store: ObjectStore): Promise<KeySlot[]> {
-  const objects = await store.list(KEYS_PREFIX);
-  return mapLimit(objects, 8, async (o) => JSON.parse(new TextDecoder().decode(await store.get(o.key))) as KeySlot);
+  const keys = await store.listKeys(KEYS_PREFIX);
+  return mapLimit(keys, 8, async (k) => JSON.parse(new TextDecoder().decode(await store.get(k))) as KeySlot);
 }

@@ -35,6 +35,9 @@ export class DeferredStore implements ObjectStore {
   async list(prefix: string): Promise<ObjectInfo[]> {
     return (await this.store()).list(prefix);
   }
+  async listKeys(prefix: string): Promise<string[]> {
+    return (await this.store()).listKeys(prefix);
+  }
   async delete(key: string): Promise<void> {
     return (await this.store()).delete(key);
   }

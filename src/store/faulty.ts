@@ -76,6 +76,11 @@ export class FaultyStore implements ObjectStore {
     return this.inner.list(prefix);
   }
 
+  async listKeys(prefix: string): Promise<string[]> {
+    await this.#before("list", prefix);
+    return this.inner.listKeys(prefix);
+  }
+
   async delete(key: string): Promise<void> {
     await this.#before("delete", key);
     return this.inner.delete(key);

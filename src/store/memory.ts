@@ -45,6 +45,10 @@ export class MemoryStore implements ObjectStore {
     return entry ? { key, size: entry.data.length, lastModified: entry.lastModified } : undefined;
   }
 
+  async listKeys(prefix: string): Promise<string[]> {
+    return (await this.list(prefix)).map((o) => o.key);
+  }
+
   async list(prefix: string): Promise<ObjectInfo[]> {
     assertValidPrefix(prefix);
     const out: ObjectInfo[] = [];

@@ -41,6 +41,10 @@ export class ReadOnlyStore implements ObjectStore {
     return this.inner.list(prefix);
   }
 
+  listKeys(prefix: string): Promise<string[]> {
+    return this.inner.listKeys(prefix);
+  }
+
   async delete(key: string): Promise<void> {
     this.#refuse("delete", key);
   }

@@ -240,6 +240,11 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  /** ListObjectsV2 returns sizes and times anyway: `list`, keys only. */
+  async listKeys(prefix: string): Promise<string[]> {
+    return (await this.list(prefix)).map((o) => o.key);
+  }
+
   async list(prefix: string): Promise<ObjectInfo[]> {
     assertValidPrefix(prefix);
     const out: ObjectInfo[] = [];

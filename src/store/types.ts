@@ -66,6 +66,12 @@ export interface ObjectStore {
    */
   list(prefix: string): Promise<ObjectInfo[]>;
 
+  /**
+   * The keys `list(prefix)` would report, without sizes and times: for callers that need names only
+   * (snapshot ids, annotations), which a local folder then lists without a `stat` per object.
+   */
+  listKeys(prefix: string): Promise<string[]>;
+
   /** Removes an object; removing a missing key is not an error. */
   delete(key: string): Promise<void>;
 

@@ -210,6 +210,10 @@ describe.each(adapters)("ObjectStore contract: $name", (adapter) => {
     expect((await store.list("a/sub/")).map((o) => o.key)).toEqual(["a/sub/deep/x"]);
     expect((await store.list("")).map((o) => o.key)).toEqual([...keys].sort());
     expect(await store.list("zzz/")).toEqual([]);
+    // listKeys: the same keys in the same order, for every prefix above
+    for (const prefix of ["a/", "a", "a/sub/", "", "zzz/"]) {
+      expect(await store.listKeys(prefix), prefix).toEqual((await store.list(prefix)).map((o) => o.key));
+    }
     const one = (await store.list("b/"))[0];
     expect(one).toMatchObject({ key: "b/1", size: 3 });
     expect(one?.lastModified).toBeGreaterThan(0);
@@ -224,6 +228,7 @@ describe.each(adapters)("ObjectStore contract: $name", (adapter) => {
     const listed = await store.list("many/");
     expect(listed).toHaveLength(1500);
     expect(listed.map((o) => o.key)).toEqual(keys);
+    expect(await store.listKeys("many/")).toEqual(keys);
 
     await store.deleteMany([...keys, "many/never-existed", "other/missing"]);
     expect(await store.list("many/")).toEqual([]);
@@ -261,6 +266,7 @@ describe.each(adapters)("ObjectStore contract: $name", (adapter) => {
     expect(await store.stat("good/k")).toBeDefined(); // nothing deleted when one key is bad
     await expect(store.list("/x")).rejects.toBeInstanceOf(ConfigError);
     await expect(store.list("a//")).rejects.toBeInstanceOf(ConfigError);
+    await expect(store.listKeys("/x")).rejects.toBeInstanceOf(ConfigError);
   });
 
   it("reports all capabilities in the probe and leaves nothing behind", async () => {
@@ -281,6 +287,27 @@ describe("LocalStore specifics", () => {
     await expect(store.put("data/ab/abcdef", bytes(1), { ifNoneMatch: true })).rejects.toBeInstanceOf(ObjectExistsError);
     expect(await readdir(path.join(dir, "data", "ab"))).toEqual(["abcdef"]);
     expect(store.location).toBe(dir);
+  });
+
+  it("removes the folders deletes empty (not top-level ones), and a put into such a folder still lands", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "restorable-local-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const store = new LocalStore(dir);
+    const keys = ["annotations/s1/a", "annotations/s1/b", "annotations/s2/a", "snapshots/s1"];
+    for (const key of keys) await store.put(key, bytes(3));
+    await store.deleteMany(["annotations/s1/a", "annotations/s1/b", "snapshots/s1"]);
+    expect((await readdir(path.join(dir, "annotations"))).sort()).toEqual(["s2"]);
+    expect(await readdir(path.join(dir, "snapshots"))).toEqual([]); // top level: kept
+    await store.delete("annotations/s2/a");
+    expect(await readdir(path.join(dir, "annotations"))).toEqual([]);
+    // puts racing deletes that empty (and remove) the same folder all land
+    for (let round = 0; round < 20; round++) {
+      await store.put("annotations/s3/old", bytes(1));
+      const data = bytes(2);
+      await Promise.all([store.deleteMany(["annotations/s3/old"]), store.put(`annotations/s3/new-${round}`, data)]);
+      expect(await store.get(`annotations/s3/new-${round}`)).toEqual(data);
+      await store.delete(`annotations/s3/new-${round}`);
+    }
   });
 });
 
