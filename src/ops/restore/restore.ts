@@ -20,22 +20,23 @@
  * most workers + 1 segments in memory. On data set D1 (docs/benchmarks.md;
  * 2 cores) this took restore from 24.6 s to about 11 s, restic's time.
  */
-import { closeSync, constants, fchmodSync, fchownSync, futimesSync, openSync, renameSync, rmSync, writevSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fchownSync, futimesSync, openSync, renameSync, rmSync } from "node:fs";
 import { chmod, lchown, lstat, mkdir, readdir, realpath, rename, symlink, utimes } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import picomatch from "picomatch";
-import { fromHex, random, toHex } from "../../core/crypto.js";
+import { random, toHex } from "../../core/crypto.js";
 import { ConfigError, IntegrityError, UnsafePathError } from "../../core/errors.js";
 import type { ChunkLocation } from "../../core/index-codec.js";
 import type { ListingEntry, SnapshotManifest, SourceRecord } from "../../core/manifest.js";
 import { assertSafeName, assertSafeRelativePath, isWithin } from "../../core/safe-path.js";
 import { ChunkReader } from "../../repo/chunk-reader.js";
-import { fileChunkIds, readListing } from "../../repo/listing.js";
+import { fileChunkIdBytes, readListing } from "../../repo/listing.js";
 import type { Repository } from "../../repo/repository.js";
 import { checkStructure } from "../verify/structure.js";
 import { fetchPackFrames } from "./pack-fetch.js";
 import { RestoreJobError, RestorePool, type FileMeta, type JobFile } from "./restore-pool.js";
+import { FileTable } from "./file-table.js";
 import { CHUNK_FIELDS, planSegments } from "./segments.js";
 import { sha256File } from "./hash-file.js";
 
@@ -66,19 +67,6 @@ export interface RestoreResult {
   /** True when `verify` re-read every file and all matched. */
   readonly verified: boolean;
   readonly durationMs: number;
-}
-
-/** What restore keeps of a file's listing entry once its chunk ids are read (memory: 58,588 files in D1). */
-type FileFacts = Pick<ListingEntry, "p" | "m" | "u" | "g" | "mt" | "s" | "h" | "q" | "c" | "cl">;
-
-interface PlannedFile {
-  /** The listing entry; replaced by a copy without the chunk ids (`c`, `cl`) once they are read. */
-  entry: FileFacts;
-  readonly abs: string;
-  readonly temp: string;
-  /** The temporary file exists (it is created, O_EXCL | O_NOFOLLOW, on the first write). */
-  created: boolean;
-  remaining: number;
 }
 
 /** Flags of every file restore creates: never an existing file, never through a symlink. */
@@ -136,19 +124,18 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
 
   let dirs = 0;
   let symlinks = 0;
-  const files: PlannedFile[] = [];
+  const files = new FileTable(target, listings.map((l) => l.name), toHex(random(6)));
+  const fileEntries: ListingEntry[] = []; // until their chunk ids are read
   const dirEntries: { abs: string; entry: ListingEntry }[] = [];
   const links: { name: string; entry: ListingEntry }[] = [];
   // 1. directories
   const made = new Set<string>();
-  const tempTag = toHex(random(6));
-  let tempSerial = 0;
-  for (const { name, entries } of listings) {
+  for (const [source, { name, entries }] of listings.entries()) {
     await mkdir(join(target, name), { mode: 0o700 });
     made.add(join(target, name));
     for (const e of entries) {
-      const abs = join(target, name, e.p);
       if (e.t === "d") {
+        const abs = join(target, name, e.p);
         if (e.p !== "") await mkdirExact(abs);
         made.add(abs);
         dirEntries.push({ abs, entry: e });
@@ -156,34 +143,34 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
       } else if (e.t === "l") {
         links.push({ name, entry: e });
       } else if (e.t === "f") {
-        // Unique per restore and per file; O_EXCL refuses any name that exists anyway.
-        files.push({ entry: e, abs, temp: join(dirname(abs), `.restorable-tmp-${tempTag}-${(tempSerial++).toString(36)}`), created: false, remaining: 0 });
+        files.add(source, e);
+        fileEntries.push(e);
       }
     }
   }
+  // The listings were read for the structure check; restore holds only what it needs from here on.
+  listings.length = 0;
+  listed.clear();
   // 2. files: planned here, decoded, checked and written by the restore pool, a segment of a pack per job
-  const tables: Float64Array[] = [];
-  const idLists: Uint8Array[] = [];
   const packs = new Map<Uint8Array, number>(); // the index hands out one array per pack
   const packIds: Uint8Array[] = [];
-  for (const f of files) {
-    const parent = dirname(f.abs);
+  for (let i = 0; i < files.count; i++) {
+    const parent = dirname(files.abs(i));
     if (!made.has(parent)) {
       await mkdir(parent, { recursive: true, mode: 0o700 }); // no symlink exists in the target yet
       made.add(parent);
     }
-    // One buffer of 32-byte ids and one table of numbers per file: objects per chunk cost ~150 bytes each.
-    const ids = fromHex((await fileChunkIds(reader, f.entry as ListingEntry)).join("")); // still the listing's own entry
-    const { c: _c, cl: _cl, ...facts } = f.entry;
-    f.entry = facts;
+    const f = files.entry(i);
+    const ids = await fileChunkIdBytes(reader, fileEntries[i]!);
+    fileEntries[i] = undefined as unknown as ListingEntry; // its chunk ids are in the table now
     const table = new Float64Array((ids.length / 32) * CHUNK_FIELDS);
     let size = 0;
-    for (let i = 0, k = 0; i < ids.length; i += 32, k += CHUNK_FIELDS) {
+    for (let at = 0, k = 0; at < ids.length; at += 32, k += CHUNK_FIELDS) {
       let loc: ChunkLocation;
       try {
-        loc = reader.locate(ids.subarray(i, i + 32));
+        loc = reader.locate(ids.subarray(at, at + 32));
       } catch (err) {
-        throw new IntegrityError(`${manifest.id}: ${f.entry.p}: ${(err as Error).message}`, { snapshot: manifest.id, path: f.entry.p }, { cause: err });
+        throw new IntegrityError(`${manifest.id}: ${f.p}: ${(err as Error).message}`, { snapshot: manifest.id, path: f.p }, { cause: err });
       }
       let pack = packs.get(loc.packId);
       if (pack === undefined) {
@@ -198,30 +185,33 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
       table[k + 5] = size;
       size += loc.length;
     }
-    if (size !== f.entry.s) throw new IntegrityError(`${f.entry.p}: chunks add up to ${size} bytes, the listing says ${f.entry.s}`, { path: f.entry.p, snapshot: manifest.id });
-    tables.push(table);
-    idLists.push(ids);
+    if (size !== f.s) throw new IntegrityError(`${f.p}: chunks add up to ${size} bytes, the listing says ${f.s}`, { path: f.p, snapshot: manifest.id });
+    files.setChunks(ids, table);
   }
-  listings.length = 0; // symlinks and folders were collected: let the entries go
-  const plan = planSegments(tables, SEGMENT_BYTES);
+  fileEntries.length = 0;
+  made.clear();
+  const plan = planSegments(files, SEGMENT_BYTES);
   let bytes = 0;
   let doneFiles = 0;
-  const describe = (i: number): string => `snapshot ${manifest.id}, file ${files[i]!.entry.p}`;
-  const meta = (f: PlannedFile): FileMeta => ({
-    abs: f.abs, mode: f.entry.m & 0o7777, mtime: f.entry.mt / 1000, uid: f.entry.u, gid: f.entry.g,
-    ...(f.entry.h !== undefined ? { sha256: f.entry.h } : {}), dropSidecars: f.entry.q !== undefined,
-  });
-  files.forEach((f, i) => {
-    if (tables[i]!.length === 0) {
-      if (f.entry.h !== undefined && f.entry.h !== EMPTY_SHA256) throw new IntegrityError(`${describe(i)}: empty, but the listing says sha256 ${f.entry.h}`, { path: f.entry.p, snapshot: manifest.id });
-      writeWholeSync(f, []);
+  const describe = (i: number): string => `snapshot ${manifest.id}, file ${files.entry(i).p}`;
+  const meta = (i: number): FileMeta => {
+    const f = files.entry(i);
+    return {
+      abs: files.abs(i), mode: f.m & 0o7777, mtime: f.mt / 1000, uid: f.u, gid: f.g,
+      ...(f.h !== undefined ? { sha256: f.h } : {}), dropSidecars: f.q !== undefined,
+    };
+  };
+  for (let i = 0; i < files.count; i++) {
+    const f = files.entry(i);
+    if (files.table(i).length === 0) {
+      if (f.h !== undefined && f.h !== EMPTY_SHA256) throw new IntegrityError(`${describe(i)}: empty, but the listing says sha256 ${f.h}`, { path: f.p, snapshot: manifest.id });
+      writeEmptySync(files.temp(i), meta(i));
       doneFiles++;
     } else if (!plan.whole[i]) {
-      closeSync(openSync(f.temp, CREATE, 0o600)); // its segments write into it
-      f.created = true;
-      f.remaining = plan.segmentsPerFile[i]!;
+      closeSync(openSync(files.temp(i), CREATE, 0o600)); // its segments write into it
+      files.remaining[i] = plan.segmentsPerFile[i]!;
     }
-  });
+  }
   const pool = new RestorePool(repo.keys);
   const pending = new Set<Promise<void>>();
   let failure: Error | undefined;
@@ -253,28 +243,26 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
       let segWhole = 0;
       const split: number[] = [];
       const jobFiles: JobFile[] = seg.files.map((sf) => {
-        const f = files[sf.file]!;
-        const table = tables[sf.file]!;
+        const table = files.table(sf.file);
         const ids = new Uint8Array(32 * sf.chunks.length);
         const chunks: number[] = [];
         sf.chunks.forEach((c, k) => {
           const t = c * CHUNK_FIELDS;
           chunks.push(frameIndex.get(table[t + 1]!)!, table[t + 3]!, table[t + 4]!, table[t + 5]!);
-          ids.set(idLists[sf.file]!.subarray(32 * c, 32 * c + 32), 32 * k);
+          ids.set(files.chunkId(sf.file, c), 32 * k);
           segBytes += table[t + 4]!;
         });
         if (sf.whole) segWhole++;
         else split.push(sf.file);
-        return { file: sf.file, temp: f.temp, chunks, ids, ...(sf.whole ? { whole: meta(f) } : {}) };
+        return { file: sf.file, temp: files.temp(sf.file), chunks, ids, ...(sf.whole ? { whole: meta(sf.file) } : {}) };
       });
       track(
         pool.run({ buf, frames, files: jobFiles }).then(() => {
           bytes += segBytes;
           doneFiles += segWhole;
           for (const i of split) {
-            const f = files[i]!;
-            if (--f.remaining === 0) {
-              track(pool.run({ file: i, temp: f.temp, meta: meta(f) }).then(() => {
+            if (--files.remaining[i]! === 0) {
+              track(pool.run({ file: i, temp: files.temp(i), meta: meta(i) }).then(() => {
                 doneFiles++;
                 options.onProgress?.({ files: doneFiles, bytes });
               }), undefined);
@@ -309,36 +297,32 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
   }
   let verified = false;
   if (options.verify) {
-    for (const f of files) {
-      const h = await sha256File(f.abs);
-      if (h !== f.entry.h) throw new IntegrityError(`restored ${f.abs} does not match the snapshot (sha256 ${h}, expected ${f.entry.h})`, { path: f.entry.p, snapshot: manifest.id });
+    for (let i = 0; i < files.count; i++) {
+      const f = files.entry(i);
+      const abs = files.abs(i);
+      const h = await sha256File(abs);
+      if (h !== f.h) throw new IntegrityError(`restored ${abs} does not match the snapshot (sha256 ${h}, expected ${f.h})`, { path: f.p, snapshot: manifest.id });
     }
     verified = true;
   }
   return {
-    snapshot: manifest.id, target, files: files.length, dirs, symlinks, bytes,
+    snapshot: manifest.id, target, files: files.count, dirs, symlinks, bytes,
     ...(movedAside ? { movedAside } : {}), verified, durationMs: Math.round(performance.now() - started),
   };
 }
 
-/**
- * Creates the temporary file, writes `parts`, sets mode, times and owner, and renames it into place,
- * with blocking calls: for the many small files of a tree this measured faster here (33 s against
- * 37 s for a 58,587-file tree, same load) than the same steps through the thread pool, 16 at a time.
- */
-function writeWholeSync(f: PlannedFile, parts: readonly Uint8Array[]): void {
-  const fd = openSync(f.temp, CREATE, 0o600);
-  f.created = true;
+/** Creates an empty file under its temporary name `temp`, sets mode, times and owner, and renames it into place. */
+function writeEmptySync(temp: string, meta: FileMeta): void {
+  const fd = openSync(temp, CREATE, 0o600);
   try {
-    if (parts.length) writevSync(fd, parts, 0);
-    fchmodSync(fd, f.entry.m & 0o7777);
-    futimesSync(fd, f.entry.mt / 1000, f.entry.mt / 1000);
-    if (process.getuid?.() === 0) fchownSync(fd, f.entry.u, f.entry.g);
+    fchmodSync(fd, meta.mode);
+    futimesSync(fd, meta.mtime, meta.mtime);
+    if (process.getuid?.() === 0) fchownSync(fd, meta.uid, meta.gid);
   } finally {
     closeSync(fd);
   }
-  renameSync(f.temp, f.abs);
-  if (f.entry.q) for (const suffix of ["-wal", "-shm", "-journal"]) rmSync(f.abs + suffix, { force: true });
+  renameSync(temp, meta.abs);
+  if (meta.dropSidecars) for (const suffix of ["-wal", "-shm", "-journal"]) rmSync(meta.abs + suffix, { force: true });
 }
 
 async function chownIfRoot(path: string, e: ListingEntry): Promise<void> {

@@ -13,6 +13,12 @@
  */
 export const CHUNK_FIELDS = 6;
 
+/** Per-file chunk tables: `count` files; `table(f)` is file f's CHUNK_FIELDS numbers per chunk, in file order. */
+export interface ChunkTables {
+  readonly count: number;
+  table(file: number): Float64Array;
+}
+
 /** The chunks of one file in one segment. */
 export interface SegmentFile {
   /** The file's number (its index in the planned list). */
@@ -46,11 +52,13 @@ export interface SegmentPlan {
  * an empty table writes nothing).
  * @param segmentBytes target sealed bytes per segment; a whole file bigger than that gets a segment of its own size.
  */
-export function planSegments(files: readonly Float64Array[], segmentBytes: number): SegmentPlan {
+export function planSegments(tables: ChunkTables | readonly Float64Array[], segmentBytes: number): SegmentPlan {
+  const files: ChunkTables = "table" in tables ? tables : { count: tables.length, table: (f) => tables[f]! };
   // Pack -> files with chunks in it, in order of first need.
   const byPack = new Map<number, Map<number, number[]>>();
   const whole: boolean[] = [];
-  files.forEach((table, f) => {
+  for (let f = 0; f < files.count; f++) {
+    const table = files.table(f);
     const n = table.length / CHUNK_FIELDS;
     let single = n > 0;
     for (let i = 0; i < n; i++) {
@@ -63,9 +71,9 @@ export function planSegments(files: readonly Float64Array[], segmentBytes: numbe
       else perFile.set(f, [i]);
     }
     whole.push(single);
-  });
+  }
   const segments: Segment[] = [];
-  const segmentsPerFile = files.map(() => 0);
+  const segmentsPerFile = new Array<number>(files.count).fill(0);
   for (const [pack, perFile] of byPack) {
     let seg: Segment | undefined;
     const fresh = (): Segment => {
@@ -81,7 +89,7 @@ export function planSegments(files: readonly Float64Array[], segmentBytes: numbe
       s.bytes += length;
     };
     for (const [f, chunks] of perFile) {
-      const table = files[f]!;
+      const table = files.table(f);
       if (whole[f]) {
         if (!seg || seg.bytes >= segmentBytes) seg = fresh();
         for (const i of chunks) addFrame(seg, table, i);
