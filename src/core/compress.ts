@@ -33,6 +33,30 @@ function collectContexts(): void {
   minorGc();
 }
 
+/** Output buffer steps of `decompress` (bytes): node:zlib's minimum, without a declared size, and at most. */
+const MIN_OUTPUT_STEP = 64;
+const DEFAULT_OUTPUT_STEP = 64 * 1024;
+const MAX_OUTPUT_STEP = 8 * 1024 * 1024;
+
+/**
+ * The decompressed size a zstd frame declares in its header (Frame_Content_Size, RFC 8878 section
+ * 3.1.1.1), or undefined when it declares none or `frame` is not a zstd frame.
+ */
+export function zstdContentSize(frame: Uint8Array): number | undefined {
+  if (frame.length < 6 || frame[0] !== 0x28 || frame[1] !== 0xb5 || frame[2] !== 0x2f || frame[3] !== 0xfd) return undefined;
+  const descriptor = frame[4]!;
+  const fcsFlag = descriptor >> 6;
+  const singleSegment = (descriptor >> 5) & 1;
+  const dictionaryIdBytes = [0, 1, 2, 4][descriptor & 3]!;
+  const fcsBytes = fcsFlag === 0 ? singleSegment : [1, 2, 4, 8][fcsFlag]!;
+  if (fcsBytes === 0) return undefined;
+  const at = 5 + (singleSegment ? 0 : 1) + dictionaryIdBytes;
+  if (frame.length < at + fcsBytes) return undefined;
+  let value = 0;
+  for (let i = fcsBytes - 1; i >= 0; i--) value = value * 256 + frame[at + i]!;
+  return fcsBytes === 2 ? value + 256 : value;
+}
+
 /** zstd level used for frames and metadata. */
 export const ZSTD_LEVEL = 1;
 
@@ -49,8 +73,12 @@ export function compress(data: Uint8Array, level = ZSTD_LEVEL): Uint8Array {
  */
 export function decompress(data: Uint8Array, maxBytes = 256 * 1024 * 1024): Uint8Array {
   collectContexts();
+  // Output in one buffer of the size the frame header declares: node:zlib's default 16 KiB steps, then
+  // a concatenation, made decoding a 60 KB frame 1.5x slower (75 against 48 us).
+  const size = zstdContentSize(data);
+  const chunkSize = Math.min(Math.max(size ?? DEFAULT_OUTPUT_STEP, MIN_OUTPUT_STEP), MAX_OUTPUT_STEP, Math.max(maxBytes, MIN_OUTPUT_STEP));
   try {
-    return zstdDecompressSync(data, { maxOutputLength: maxBytes });
+    return zstdDecompressSync(data, { maxOutputLength: maxBytes, chunkSize });
   } catch (err) {
     throw new IntegrityError("zstd frame does not decompress", {}, { cause: err });
   }

@@ -43,3 +43,14 @@ describe("metadata bodies (docs/format.md, body?)", () => {
     expect(() => openJson(key, "annotation", seal(key, bad, enc.encode("restorable/v1/annotation")), "a")).toThrow(IntegrityError);
   });
 });
+
+describe("zstdContentSize (RFC 8878 frame header)", () => {
+  it("reads the size node:zlib's one-shot frames declare, for every size class", async () => {
+    const { zstdContentSize } = await import("../../src/core/compress.js");
+    for (const n of [0, 1, 200, 255, 256, 300, 65_791, 65_792, 70_000, 1 << 20, 5_000_000]) {
+      const data = new Uint8Array(n).map((_, i) => (i * 7) & 0xff);
+      expect(zstdContentSize(compress(data)), String(n)).toBe(n);
+    }
+    expect(zstdContentSize(enc.encode("{}"))).toBeUndefined();
+  });
+});
