@@ -149,6 +149,24 @@ export class ChunkIndex {
     return this.packOf[e]!;
   }
 
+  /** Plaintext length (bytes) of entry `e`. @throws RangeError when `e` is not an entry. */
+  lengthOfEntry(e: number): number {
+    this.packOfEntry(e);
+    return this.lengths[e]!;
+  }
+
+  /** Location of entry `e` (its `packId` is the index's own copy: do not modify). @throws RangeError when `e` is not an entry. */
+  locationOfEntry(e: number): ChunkLocation {
+    this.packOfEntry(e);
+    return this.locationAt(e);
+  }
+
+  /** The id of entry `e` (a view into the index: copy what you keep). @throws RangeError when `e` is not an entry. */
+  idOfEntry(e: number): Uint8Array {
+    this.packOfEntry(e);
+    return this.ids.subarray(e * 32, e * 32 + 32);
+  }
+
   /** Distinct pack ids referenced, in first-seen order (copies). */
   packIds(): Uint8Array[] {
     return this.packs.map((p) => p.slice());

@@ -6,11 +6,13 @@ import { CHUNK_FIELDS } from "../../src/ops/restore/segments.js";
 const file = (p: string, s: number, extra: Partial<ListingEntry> = {}): ListingEntry =>
   ({ t: "f", p, m: 0o100644, u: 1, g: 2, mt: 1_700_000_000_000, s, c: ["00".repeat(32)], ...extra }) as ListingEntry;
 
+const DB = { capturedAt: 1, pageSize: 4096, pageCount: 2, quickCheck: "ok", journalMode: "wal" };
+
 describe("FileTable (restore's files in columns)", () => {
   it("keeps each file's facts, chunk fields and ids apart across slab growth, and names its paths", () => {
     const t = new FileTable("/t", ["app", "db"], "abc123");
     const n = 3000; // several slab growths
-    for (let i = 0; i < n; i++) t.add(i % 2, file(`dir/f${i}`, i, i === 7 ? { h: "ab".repeat(32), q: 4096 } : {}));
+    for (let i = 0; i < n; i++) t.add(i % 2, file(`dir/f${i}`, i, i === 7 ? { h: "ab".repeat(32), q: DB } : {}));
     for (let i = 0; i < n; i++) {
       const chunks = i % 3; // 0, 1 or 2 chunks
       const ids = new Uint8Array(32 * chunks).map((_, k) => (i + k) & 0xff);
@@ -25,7 +27,7 @@ describe("FileTable (restore's files in columns)", () => {
       expect(t.entry(i)).toMatchObject({ p: `dir/f${i}`, s: i, m: 0o100644 });
       expect("c" in t.entry(i)).toBe(false); // chunk ids are not kept twice
     }
-    expect(t.entry(7)).toMatchObject({ h: "ab".repeat(32), q: 4096 });
+    expect(t.entry(7)).toMatchObject({ h: "ab".repeat(32), q: DB });
     expect(t.abs(3)).toBe("/t/db/dir/f3");
     expect(t.temp(3)).toBe(`/t/db/dir/.restorable-tmp-abc123-${(3).toString(36)}`);
     expect(t.temp(1234)).not.toBe(t.temp(1235));

@@ -81,17 +81,18 @@ async function executePrune(repo: Repository, plan: PrunePlan, lock: RepoLock, o
   const orphans = new Set(plan.orphanPacks.map((p) => p.pack));
   // One pass over the index: the chunks to copy (step 2) and the entries of the packs that stay (step 3).
   const chunks: RepackChunk[] = [];
-  const byPack = new Map<string, { packId: Uint8Array; entries: PackEntry[] }>();
-  for (const e of plan.index.entries()) {
-    const pack = toHex(e.packId);
-    if (repack.has(pack)) {
-      const id = toHex(e.id);
-      if (plan.used.has(id)) chunks.push({ id, loc: e });
-    }
+  const byPack = new Map<number, { packId: Uint8Array; entries: PackEntry[] }>();
+  const { index } = plan;
+  const packHex = index.packIds().map(toHex);
+  for (let e = 0; e < index.size; e++) {
+    const p = index.packOfEntry(e);
+    const pack = packHex[p]!;
+    if (repack.has(pack) && plan.usedEntries[e]) chunks.push({ id: toHex(index.idOfEntry(e)), loc: index.locationOfEntry(e) });
     if (drop.has(pack) || orphans.has(pack)) continue;
-    let group = byPack.get(pack);
-    if (!group) byPack.set(pack, (group = { packId: e.packId, entries: [] }));
-    group.entries.push({ id: e.id, kind: e.kind, frameOffset: e.frameOffset, frameLength: e.frameLength, innerOffset: e.innerOffset, length: e.length });
+    let group = byPack.get(p);
+    const loc = index.locationOfEntry(e);
+    if (!group) byPack.set(p, (group = { packId: loc.packId, entries: [] }));
+    group.entries.push({ id: index.idOfEntry(e).slice(), kind: loc.kind, frameOffset: loc.frameOffset, frameLength: loc.frameLength, innerOffset: loc.innerOffset, length: loc.length });
   }
   const packsWritten = chunks.length ? await repackChunks(repo, chunks, { workers: plan.stats.bytesRepacked >= REPACK_POOL_MIN_BYTES }) : 0;
   // 3. one index file for the packs that stay
