@@ -401,6 +401,10 @@ class S3Store {
             // Other failures (e.g. no s3:ListBucket) say nothing about the object: keep the 404.
         }
     }
+    /** ListObjectsV2 returns sizes and times anyway: `list`, keys only. */
+    async listKeys(prefix) {
+        return (await this.list(prefix)).map((o) => o.key);
+    }
     async list(prefix) {
         (0,store_keys/* assertValidPrefix */.x3)(prefix);
         const out = [];
