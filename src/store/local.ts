@@ -182,17 +182,17 @@ export class LocalStore implements ObjectStore {
     try {
       const temp = path.join(dir, `${TEMP_PREFIX}${toHex(random(8))}`);
       let firstCreated: string | undefined;
-      for (let attempt = 1; ; attempt++) {
-        firstCreated = (await mkdir(dir, { recursive: true })) ?? firstCreated;
-        try {
-          await writeDurably(temp, data);
-          break;
-        } catch (error) {
-          // deleteMany removes the folders it empties: ours may vanish between mkdir and the write.
-          if (errnoCode(error) !== "ENOENT" || attempt >= 5) throw error;
-        }
-      }
       try {
+        for (let attempt = 1; ; attempt++) {
+          firstCreated = (await mkdir(dir, { recursive: true })) ?? firstCreated;
+          try {
+            await writeDurably(temp, data);
+            break;
+          } catch (error) {
+            // deleteMany removes the folders it empties: ours may vanish between mkdir and the write.
+            if (errnoCode(error) !== "ENOENT" || attempt >= 5) throw error;
+          }
+        }
         if (options?.ifNoneMatch) {
           try {
             await link(temp, target);
