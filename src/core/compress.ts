@@ -33,6 +33,14 @@ function collectContexts(): void {
   minorGc();
 }
 
+/** The 4 bytes every zstd frame starts with (RFC 8878, section 3.1.1: 0xFD2FB528 little-endian). */
+const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd] as const;
+
+/** True when `data` starts with the zstd frame magic. */
+function isZstdFrame(data: Uint8Array): boolean {
+  return data.length >= 4 && ZSTD_MAGIC.every((b, i) => data[i] === b);
+}
+
 /** Output buffer steps of `decompress` (bytes): node:zlib's minimum, without a declared size, and at most. */
 const MIN_OUTPUT_STEP = 64;
 const DEFAULT_OUTPUT_STEP = 64 * 1024;
@@ -43,7 +51,7 @@ const MAX_OUTPUT_STEP = 8 * 1024 * 1024;
  * 3.1.1.1), or undefined when it declares none or `frame` is not a zstd frame.
  */
 export function zstdContentSize(frame: Uint8Array): number | undefined {
-  if (frame.length < 6 || frame[0] !== 0x28 || frame[1] !== 0xb5 || frame[2] !== 0x2f || frame[3] !== 0xfd) return undefined;
+  if (frame.length < 6 || !isZstdFrame(frame)) return undefined;
   const descriptor = frame[4]!;
   const fcsFlag = descriptor >> 6;
   const singleSegment = (descriptor >> 5) & 1;
@@ -84,9 +92,6 @@ export function decompress(data: Uint8Array, maxBytes = 256 * 1024 * 1024): Uint
   }
 }
 
-/** The 4 bytes every zstd frame starts with (RFC 8878, section 3.1.1: 0xFD2FB528 little-endian). */
-const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd] as const;
-
 /**
  * Bodies below this many bytes are stored raw by `packBody`. A zstd call in Node builds and frees
  * a native context each time (about 25 µs, and external memory that makes V8 collect): reading the
@@ -95,11 +100,6 @@ const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd] as const;
  * object. Measured in docs/benchmarks.md ("prune").
  */
 export const RAW_BODY_BELOW = 16 * 1024;
-
-/** True when `data` starts with the zstd frame magic. */
-function isZstdFrame(data: Uint8Array): boolean {
-  return data.length >= 4 && ZSTD_MAGIC.every((b, i) => data[i] === b);
-}
 
 /**
  * The stored form of a metadata body (an index file's body, an encrypted JSON object): a zstd frame

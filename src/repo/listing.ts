@@ -160,12 +160,9 @@ export async function encodeChunkList(sink: PackSink, ids: readonly Uint8Array[]
 /** The chunk ids (hex) of a file entry, resolving chunk-list blobs. */
 export async function fileChunkIds(reader: ChunkReader, entry: ListingEntry): Promise<string[]> {
   if (entry.c) return [...entry.c];
+  const bytes = await fileChunkIdBytes(reader, entry);
   const out: string[] = [];
-  for (const blobId of entry.cl ?? []) {
-    const blob = await reader.read(blobId);
-    if (blob.length % 32 !== 0) throw new IntegrityError(`chunk-list blob ${blobId} has a bad length`, { chunk: blobId });
-    for (let i = 0; i < blob.length; i += 32) out.push(toHex(blob.subarray(i, i + 32)));
-  }
+  for (let i = 0; i < bytes.length; i += 32) out.push(toHex(bytes.subarray(i, i + 32)));
   return out;
 }
 

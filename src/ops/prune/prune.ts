@@ -87,10 +87,10 @@ async function executePrune(repo: Repository, plan: PrunePlan, lock: RepoLock, o
   for (let e = 0; e < index.size; e++) {
     const p = index.packOfEntry(e);
     const pack = packHex[p]!;
-    if (repack.has(pack) && plan.usedEntries[e]) chunks.push({ id: toHex(index.idOfEntry(e)), loc: index.locationOfEntry(e) });
+    const loc = index.locationOfEntry(e);
+    if (repack.has(pack) && plan.usedEntries[e]) chunks.push({ id: toHex(index.idOfEntry(e)), loc });
     if (drop.has(pack) || orphans.has(pack)) continue;
     let group = byPack.get(p);
-    const loc = index.locationOfEntry(e);
     if (!group) byPack.set(p, (group = { packId: loc.packId, entries: [] }));
     group.entries.push({ id: index.idOfEntry(e).slice(), kind: loc.kind, frameOffset: loc.frameOffset, frameLength: loc.frameLength, innerOffset: loc.innerOffset, length: loc.length });
   }

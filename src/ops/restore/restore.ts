@@ -125,7 +125,7 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
   let dirs = 0;
   let symlinks = 0;
   const files = new FileTable(target, listings.map((l) => l.name), toHex(random(6)));
-  const fileEntries: ListingEntry[] = []; // until their chunk ids are read
+  const fileEntries: (ListingEntry | undefined)[] = []; // until their chunk ids are read
   const dirEntries: { abs: string; entry: ListingEntry }[] = [];
   const links: { name: string; entry: ListingEntry }[] = [];
   // 1. directories
@@ -162,7 +162,7 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
     }
     const f = files.entry(i);
     const ids = await fileChunkIdBytes(reader, fileEntries[i]!);
-    fileEntries[i] = undefined as unknown as ListingEntry; // its chunk ids are in the table now
+    fileEntries[i] = undefined; // its chunk ids are in the table now
     const table = new Float64Array((ids.length / 32) * CHUNK_FIELDS);
     let size = 0;
     for (let at = 0, k = 0; at < ids.length; at += 32, k += CHUNK_FIELDS) {
