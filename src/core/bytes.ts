@@ -21,6 +21,30 @@ export function putU32(buf: Uint8Array, off: number, value: number): void {
   buf[off + 3] = (value >>> 24) & 0xff;
 }
 
+/**
+ * `buf` when it holds `need` bytes, else a new array of at least twice its length holding a copy of
+ * its first `used` bytes (amortised doubling for buffers filled as they go).
+ */
+export function growBytes(buf: Uint8Array, need: number, used: number): Uint8Array {
+  if (need <= buf.length) return buf;
+  const next = new Uint8Array(Math.max(need, 2 * buf.length));
+  next.set(buf.subarray(0, used), 0);
+  return next;
+}
+
+/**
+ * Frees the memory behind `view` now rather than whenever V8 collects its wrapper: detaches its
+ * ArrayBuffer with `ArrayBuffer.prototype.transfer(0)` (ES2024), which releases the backing store at
+ * once. Threads that make a buffer per frame (zstd output, cipher output) otherwise pile up tens of
+ * MB of dead native memory between collections. Every view of that memory is empty afterwards, so
+ * call it only on memory nothing else holds. ArrayBuffers of Node's Buffer pool size or less are
+ * left alone: small Buffers share pooled ArrayBuffers of that size.
+ */
+export function freeNow(view: Uint8Array): void {
+  const memory = view.buffer;
+  if (memory instanceof ArrayBuffer && memory.byteLength > Buffer.poolSize && !memory.detached) memory.transfer(0);
+}
+
 /** Concatenates `parts` into one new array (one allocation, one copy per part). */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let total = 0;

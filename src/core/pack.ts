@@ -18,7 +18,7 @@
  * frame of their own so a restore never decodes more than it needs.
  * `seal`/`open` are AES-256-GCM (src/core/crypto.ts); zstd is src/core/compress.ts.
  */
-import { ByteReader, U32_MAX, getU32, putU32 } from "./bytes.js";
+import { ByteReader, U32_MAX, freeNow, getU32, growBytes, putU32 } from "./bytes.js";
 import { compress, decompress } from "./compress.js";
 import { SEAL_OVERHEAD, open, seal, sha256 } from "./crypto.js";
 import { IntegrityError } from "./errors.js";
@@ -98,9 +98,10 @@ export interface PackBuilderOptions {
   packTarget?: number;
   /**
    * Memory to lay the pack out in (an earlier pack's, once uploaded), so a snapshot does not
-   * allocate and free 16 MiB per pack; grown (copied) when the pack does not fit.
+   * allocate and free 16 MiB per pack; grown (copied) when the pack does not fit. A function is
+   * asked when the first frame is placed (a pack uploading meanwhile may have given its memory back).
    */
-  buffer?: Uint8Array;
+  buffer?: Uint8Array | (() => Uint8Array | undefined);
 }
 
 /** A pack's entries: an array, or a PackEntryTable (what `PackBuilder` gives). */
@@ -167,8 +168,9 @@ export class PackBuilder {
   private readonly encKey: Uint8Array;
   readonly frameTarget: number;
   readonly packTarget: number;
-  /** The pack so far (`sealedBytes` used); allocated at the first frame unless given. */
+  /** The pack so far (`sealedBytes` used); taken or allocated at the first frame. */
   private pack: Uint8Array | undefined;
+  private readonly given: PackBuilderOptions["buffer"];
   private sealedBytes = 0;
   private readonly encoder: FrameEncoder | undefined;
   private readonly release: ((sealed: Uint8Array) => void) | undefined;
@@ -203,7 +205,7 @@ export class PackBuilder {
     this.expectedRatio = opts.expectedRatio ?? 1;
     this.frameTarget = frameTarget;
     this.packTarget = packTarget;
-    this.pack = opts.buffer;
+    this.given = opts.buffer;
     this.openBuf = new Uint8Array(Math.min(2 * frameTarget, 1024 * 1024));
   }
 
@@ -244,7 +246,7 @@ export class PackBuilder {
     if (big) this.closeFrame();
     const i = this.entryCount++;
     const o = HEADER_PREFIX_BYTES + i * PACK_ENTRY_BYTES;
-    if (o + PACK_ENTRY_BYTES > this.header.length) this.header = grow(this.header, o + PACK_ENTRY_BYTES, this.header.length);
+    if (o + PACK_ENTRY_BYTES > this.header.length) this.header = growBytes(this.header, o + PACK_ENTRY_BYTES, this.header.length);
     this.header.set(id, o);
     this.header[o + 32] = kind;
     putU32(this.header, o + 41, big ? 0 : this.openLen);
@@ -303,7 +305,7 @@ export class PackBuilder {
    */
   private reserve(bytes: number): Uint8Array {
     const slack = this.packTarget >> 3;
-    this.pack ??= new Uint8Array(Math.max(bytes, this.packTarget) + slack);
+    this.pack ??= (typeof this.given === "function" ? this.given() : this.given) ?? new Uint8Array(Math.max(bytes, this.packTarget) + slack);
     if (bytes > this.pack.length) {
       const next = new Uint8Array(bytes + slack);
       next.set(this.pack.subarray(0, this.sealedBytes));
@@ -314,7 +316,7 @@ export class PackBuilder {
 
   private appendOpen(data: Uint8Array): void {
     const need = this.openLen + data.length;
-    if (need > this.openBuf.length) this.openBuf = grow(this.openBuf, need, this.openLen);
+    if (need > this.openBuf.length) this.openBuf = growBytes(this.openBuf, need, this.openLen);
     this.openBuf.set(data, this.openLen);
     this.openLen = need;
   }
@@ -360,13 +362,6 @@ export class PackBuilder {
   }
 }
 
-/** A copy of `buf` with room for `need` bytes (at least double), its first `used` bytes kept. */
-function grow(buf: Uint8Array, need: number, used: number): Uint8Array {
-  const next = new Uint8Array(Math.max(need, 2 * buf.length));
-  next.set(buf.subarray(0, used), 0);
-  return next;
-}
-
 /**
  * Decrypts and decodes one sealed frame.
  * @param maxBytes bound on the decoded size (bytes).
@@ -381,6 +376,7 @@ export function decodeFrame(encKey: Uint8Array, sealedFrame: Uint8Array, maxByte
   if (flag === FRAME_RAW) return payload;
   if (flag === FRAME_ZSTD) {
     const out = decompress(payload, maxBytes);
+    freeNow(body); // ours alone, and up to 128 KiB per frame
     return new Uint8Array(out.buffer, out.byteOffset, out.length);
   }
   throw new IntegrityError(`pack frame: unknown flag ${String(flag)} (expected 0 raw or 1 zstd)`, { flag });

@@ -39,7 +39,11 @@ export interface BatchReader {
 }
 
 export interface ReadAheadOptions {
-  /** Entries queued ahead of the consumer (default 1024). */
+  /**
+   * Entries queued ahead of the consumer (default 256). What waits in the queue lives long enough to
+   * be promoted to V8's old generation: 1,024 entries cost a D1 snapshot about 24 MB of peak RSS in
+   * garbage, and were no faster.
+   */
   readonly depth?: number;
   /**
    * Bytes of content read ahead and not yet handed out, at most (default 8 MiB). Without a byte
@@ -83,7 +87,7 @@ const RECYCLED_BATCHES = 6;
 
 /** Yields `entries` in order, each small wanted file with its content already on the way. */
 export async function* readAhead(entries: AsyncIterable<SourceEntry>, options: ReadAheadOptions): AsyncGenerator<AheadEntry> {
-  const depth = options.depth ?? 1024;
+  const depth = options.depth ?? 256;
   const maxBytes = options.maxBytes ?? 1024 * 1024;
   const aheadBytes = options.aheadBytes ?? 8 * 1024 * 1024;
   const queue: { item: AheadEntry; batch?: Batch; bytes: number }[] = [];

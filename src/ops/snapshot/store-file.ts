@@ -10,6 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
+import { growBytes } from "../../core/bytes.js";
 import { CDC_DATA, CdcChunker } from "../../core/fastcdc.js";
 import type { ChunkKind } from "../../repo/pack-sink.js";
 import { fsSourceError } from "../../sources/fs-errors.js";
@@ -29,7 +30,8 @@ export interface ChunkSink {
 }
 
 export interface StoredFile {
-  readonly ids: Uint8Array[];
+  /** The chunk ids in file order, 32 bytes each, end to end. */
+  readonly ids: Uint8Array;
   /** SHA-256 of the content, hex. */
   readonly sha256: string;
   /** Bytes read. */
@@ -81,8 +83,7 @@ export class FileStorer {
       if (!pre.hashed) return this.storeWhole(pre.data, opts.chunking);
       const { sha256, chunkId } = pre.hashed;
       if (chunkId) await this.sink.offer(chunkId, pre.data, 0);
-      const ids = chunkId ? [chunkId] : [];
-      return { ids, sha256, size: pre.data.length, sqliteHeader: hasSqliteHeader(pre.data) };
+      return { ids: chunkId ?? new Uint8Array(0), sha256, size: pre.data.length, sqliteHeader: hasSqliteHeader(pre.data) };
     }
     let handle: FileHandle;
     try {
@@ -99,7 +100,7 @@ export class FileStorer {
 
   /** A file whose whole content is in `data`: cut in place, no copy. */
   private async storeWhole(data: Uint8Array, chunking: ChunkingHint): Promise<StoredFile> {
-    const ids: Uint8Array[] = [];
+    const ids = new IdList();
     const fixed = chunking.mode === "fixed" ? chunking.size : 0;
     for (let off = 0; off < data.length; ) {
       const end = fixed ? Math.min(data.length, off + fixed) : this.cdc.findCut(data, off, data.length);
@@ -107,13 +108,13 @@ export class FileStorer {
       if (wait) await wait;
       off = end;
     }
-    return { ids, sha256: createHash("sha256").update(data).digest("hex"), size: data.length, sqliteHeader: hasSqliteHeader(data) };
+    return { ids: ids.bytes(), sha256: createHash("sha256").update(data).digest("hex"), size: data.length, sqliteHeader: hasSqliteHeader(data) };
   }
 
   /** Reads `handle` to its end in blocks of the reused buffer, cutting as it goes. */
   private async storeStream(handle: FileHandle, path: string, opts: StoreFileOptions): Promise<StoredFile> {
     const hash = createHash("sha256");
-    const ids: Uint8Array[] = [];
+    const ids = new IdList();
     const fixed = opts.chunking.mode === "fixed" ? opts.chunking.size : 0;
     // Fixed chunks never straddle two blocks: a block is a whole number of chunks.
     const blockSize = fixed ? Math.max(fixed, Math.floor(READ_BLOCK / fixed) * fixed) : READ_BLOCK;
@@ -155,14 +156,35 @@ export class FileStorer {
       const wait = this.put(ids, c);
       if (wait) await wait;
     }
-    return { ids, sha256: hash.digest("hex"), size, sqliteHeader: head !== undefined && hasSqliteHeader(head) };
+    return { ids: ids.bytes(), sha256: hash.digest("hex"), size, sqliteHeader: head !== undefined && hasSqliteHeader(head) };
   }
 
   /** Hands one data chunk to the sink and records its id; a promise when the caller must wait (no promise per chunk otherwise). */
-  private put(ids: Uint8Array[], chunk: Uint8Array): Promise<void> | undefined {
+  private put(ids: IdList, chunk: Uint8Array): Promise<void> | undefined {
     const id = this.sink.chunkId(chunk);
     ids.push(id);
     return this.sink.offer(id, chunk, 0);
+  }
+}
+
+/**
+ * A file's chunk ids as they come, end to end in one growing buffer: an array of 32-byte arrays
+ * (a 480 MB database has 118,000 chunks) lived long enough to be promoted to V8's old generation,
+ * where they were most of a snapshot's garbage.
+ */
+class IdList {
+  private buf: Uint8Array = new Uint8Array(32 * 64);
+  private used = 0;
+
+  push(id: Uint8Array): void {
+    this.buf = growBytes(this.buf, this.used + 32, this.used);
+    this.buf.set(id, this.used);
+    this.used += 32;
+  }
+
+  /** The ids so far (a copy). */
+  bytes(): Uint8Array {
+    return this.buf.slice(0, this.used);
   }
 }
 

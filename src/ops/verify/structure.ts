@@ -11,7 +11,7 @@ import type { ChunkIndex } from "../../core/index-codec.js";
 import type { ListingEntry, SnapshotManifest, SourceRecord } from "../../core/manifest.js";
 import { ChunkReader } from "../../repo/chunk-reader.js";
 import { DATA_PREFIX, packIdFromKey } from "../../repo/layout.js";
-import { fileChunkIdBytes, readListing } from "../../repo/listing.js";
+import { fileChunkIdBytes, listingEntries } from "../../repo/listing.js";
 import type { Repository } from "../../repo/repository.js";
 
 /** One problem, naming what is damaged as precisely as known. */
@@ -95,40 +95,46 @@ export async function checkStructure(repo: Repository, index: ChunkIndex, manife
   };
   const check = (id: string, where: Where, path?: string): boolean => checkBytes(Buffer.from(id, "hex"), where, path, id);
 
+  /** Checks one file's chunks: a promise only when it has chunk-list blobs to read (no await per file). */
+  const checkFile = (e: ListingEntry, where: Where): Promise<void> | undefined => {
+    files++;
+    if (e.c) {
+      for (const id of e.c) if (!check(id, where, e.p)) break;
+      return undefined;
+    }
+    if (!e.cl || !e.cl.every((id) => check(id, where, e.p))) return undefined;
+    return fileChunkIdBytes(reader, e).then(
+      (ids) => {
+        for (let i = 0; i < ids.length; i += 32) if (!checkBytes(ids.subarray(i, i + 32), where, e.p)) break;
+      },
+      (err: unknown) => {
+        if (!(err instanceof IntegrityError)) throw err;
+        problems.push({ ...where, path: e.p, message: `chunk list cannot be read: ${err.message}` });
+      },
+    );
+  };
+
   for (const m of manifests) {
     for (const src of m.sources) {
       const where = { snapshot: m.id, source: src.name };
       if (!src.listing.every((id) => check(id, where))) continue;
-      let entries;
+      // Entries are parsed one at a time and dropped unless the caller keeps the listing (restore).
+      // Inline chunk ids are checked without an await per file (58,588 files in D1); chunk lists are
+      // read as bytes, without a hex string per chunk (a 480 MB database has 60,000-120,000).
+      const kept: ListingEntry[] | undefined = options.listings ? [] : undefined;
       try {
-        entries = await readListing(reader, src.listing);
+        for (const e of await listingEntries(reader, src.listing)) {
+          kept?.push(e);
+          if (e.t !== "f") continue;
+          const reading = checkFile(e, where);
+          if (reading) await reading;
+        }
       } catch (err) {
         if (!(err instanceof IntegrityError)) throw err;
         problems.push({ ...where, message: `listing cannot be read: ${err.message}` });
         continue;
       }
-      options.listings?.set(src, entries);
-      // Inline chunk ids are checked without an await per file (58,588 files in D1); chunk lists are
-      // read as bytes, without a hex string per chunk (a 480 MB database has 60,000-120,000).
-      for (const e of entries) {
-        if (e.t !== "f") continue;
-        files++;
-        if (e.c) {
-          for (const id of e.c) if (!check(id, where, e.p)) break;
-          continue;
-        }
-        if (!e.cl || !e.cl.every((id) => check(id, where, e.p))) continue;
-        const at = { ...where, path: e.p };
-        let ids: Uint8Array;
-        try {
-          ids = await fileChunkIdBytes(reader, e);
-        } catch (err) {
-          if (!(err instanceof IntegrityError)) throw err;
-          problems.push({ ...at, message: `chunk list cannot be read: ${err.message}` });
-          continue;
-        }
-        for (let i = 0; i < ids.length; i += 32) if (!checkBytes(ids.subarray(i, i + 32), where, e.p)) break;
-      }
+      if (kept) options.listings?.set(src, kept);
     }
   }
   const indexed = new Set(packHex);
