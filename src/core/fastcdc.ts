@@ -144,8 +144,10 @@ function validateParams(p: CdcParams): number {
  * Aliasing: chunks returned by `push` are either subarrays of the `data`
  * argument of that same call (valid until the caller overwrites that buffer)
  * or freshly allocated copies (when a chunk spans calls). Chunks returned by
- * `finish` are subarrays of the chunker's internal buffer, which it gives up
- * (never reuses). Consume chunks before reusing the buffer passed to `push`.
+ * `finish` are subarrays of the chunker's internal buffer, valid until the
+ * next `push` (the buffer, up to 2 x maxSize, serves the next stream: one
+ * per file made 8 MiB of garbage per large file of a snapshot). Consume
+ * chunks before reusing the buffer passed to `push`.
  * The chunker itself never keeps a reference to `data` after `push` returns.
  */
 export class CdcChunker {
@@ -265,8 +267,6 @@ export class CdcChunker {
         out.push(pend.subarray(s, e));
         s = e;
       }
-      // The chunks alias `pend`: give it up.
-      this.pend = undefined;
     }
     this.pendLen = 0;
     return out;

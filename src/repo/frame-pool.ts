@@ -8,6 +8,7 @@
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import { freeNow } from "../core/bytes.js";
 import { ZSTD_LEVEL } from "../core/compress.js";
 import type { FrameEncoder } from "../core/pack.js";
 import { workerExecArgv } from "../sources/sqlite-capture.js";
@@ -30,6 +31,8 @@ const MAX_SPARE = 32;
 interface Job {
   resolve: (reply: FrameReply | ReadReply) => void;
   reject: (err: Error) => void;
+  /** Frame plaintext bytes (0 for a read job). */
+  plainBytes: number;
 }
 
 export class FramePool {
@@ -37,6 +40,7 @@ export class FramePool {
   private readonly jobs = new Map<number, Job>();
   private readonly waiters: (() => void)[] = [];
   private nextId = 0;
+  private plainInFlight = 0;
   private turn = 0;
   private failure: Error | undefined;
 
@@ -62,6 +66,11 @@ export class FramePool {
     return this.jobs.size;
   }
 
+  /** Plaintext bytes of the frames queued or being encoded. */
+  get inFlightBytes(): number {
+    return this.plainInFlight;
+  }
+
   /**
    * The encoder to give a PackBuilder: copies `plain` at once into a buffer of the pool's. The worker
    * writes the sealed frame back into that buffer when it fits; give `release` to the builder too,
@@ -70,7 +79,7 @@ export class FramePool {
   readonly encode: FrameEncoder = async (plain) => {
     const own = this.frameBuffer(plain.length);
     own.set(plain);
-    const reply = (await this.submit((id) => ({ id, plain: own }) satisfies FrameRequest, [own.buffer as ArrayBuffer])) as FrameReply;
+    const reply = (await this.submit((id) => ({ id, plain: own }) satisfies FrameRequest, [own.buffer as ArrayBuffer], plain.length)) as FrameReply;
     if (reply.plain) this.recycle(reply.plain.buffer as ArrayBuffer);
     return reply.sealed!;
   };
@@ -92,8 +101,10 @@ export class FramePool {
     return new Uint8Array(this.spare.pop() ?? new ArrayBuffer(FRAME_BUFFER_BYTES), 0, length);
   }
 
+  /** Keeps a frame buffer for the next frame, or frees it now (a large chunk's buffer, or one too many). */
   private recycle(buffer: ArrayBuffer): void {
     if (buffer.byteLength === FRAME_BUFFER_BYTES && this.spare.length < MAX_SPARE) this.spare.push(buffer);
+    else freeNow(new Uint8Array(buffer));
   }
 
   /**
@@ -108,20 +119,25 @@ export class FramePool {
     return (await this.submit((id) => ({ id, read: { paths, sizes, ...(buffer ? { buffer } : {}) } }) satisfies ReadRequest, buffer ? [buffer] : [])) as ReadReply;
   }
 
-  private submit(message: (id: number) => FrameRequest | ReadRequest, transfer: ArrayBuffer[]): Promise<FrameReply | ReadReply> {
+  /** Sends one job to the next worker; `plainBytes` counts in `inFlightBytes` until it settles. */
+  private submit(message: (id: number) => FrameRequest | ReadRequest, transfer: ArrayBuffer[], plainBytes = 0): Promise<FrameReply | ReadReply> {
     return new Promise((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       const id = this.nextId++;
-      this.jobs.set(id, { resolve, reject });
+      this.jobs.set(id, { resolve, reject, plainBytes });
+      this.plainInFlight += plainBytes;
       if (this.jobs.size === 1) this.workers.forEach((w) => w.ref()); // keep the process alive while work is pending
       const w = this.workers[this.turn++ % this.workers.length]!;
       w.postMessage(message(id), transfer);
     });
   }
 
-  /** Resolves once fewer than `limit` frames are in flight (backpressure for the producer). */
-  async below(limit: number): Promise<void> {
-    while (this.jobs.size >= limit && !this.failure) await new Promise<void>((r) => this.waiters.push(r));
+  /**
+   * Resolves once fewer than `limit` jobs are in flight and, when given, fewer than `bytes` bytes of
+   * frame plaintext (backpressure for the producer).
+   */
+  async below(limit: number, bytes = Infinity): Promise<void> {
+    while ((this.jobs.size >= limit || this.plainInFlight >= bytes) && !this.failure) await new Promise<void>((r) => this.waiters.push(r));
     if (this.failure) throw this.failure;
   }
 
@@ -129,6 +145,7 @@ export class FramePool {
     const job = this.jobs.get(reply.id);
     if (!job) return;
     this.jobs.delete(reply.id);
+    this.plainInFlight -= job.plainBytes;
     if ("sealed" in reply || "data" in reply) job.resolve(reply);
     else job.reject(new Error(`frame worker failed: ${reply.error ?? "unknown error"}`));
     if (this.jobs.size === 0) this.workers.forEach((w) => w.unref());
@@ -139,6 +156,7 @@ export class FramePool {
     this.failure = err;
     for (const job of this.jobs.values()) job.reject(err);
     this.jobs.clear();
+    this.plainInFlight = 0;
     this.waiters.splice(0).forEach((r) => r());
   }
 

@@ -22,6 +22,9 @@ export interface SinkStats {
   bytesAdded: number;
 }
 
+/** Plaintext bytes handed to the frame encoders and not yet sealed, beyond which `offer` waits. */
+const FRAME_BYTES_AHEAD = 4 * 1024 * 1024;
+
 /** Placeholder location in `PackSink.unindexed`, which only answers "seen?". */
 const NO_PACK = new Uint8Array(32);
 const NO_FIELDS = { kind: 0, frameOffset: 0, frameLength: 0, innerOffset: 0, length: 0 } as const;
@@ -57,7 +60,11 @@ export class PackSink {
     readonly index: ChunkIndex,
     /** Worker threads that compress and seal frames; without one, frames are encoded on this thread. */
     private readonly pool?: FramePool,
-    private readonly uploadConcurrency = 2,
+    /**
+     * Packs uploading at once while the next fills. One: each pack in flight holds a buffer of about
+     * 18 MiB, and on a local folder a second upload made no D1 snapshot faster.
+     */
+    private readonly uploadConcurrency = 1,
   ) {
     this.builder = this.newBuilder();
   }
@@ -66,7 +73,7 @@ export class PackSink {
     const ratio = this.packedPlain > 0 ? this.packedSealed / this.packedPlain : 1;
     return new PackBuilder({
       encKey: this.repo.keys.encKey, frameTarget: this.repo.config.frameTarget, packTarget: this.repo.config.packTarget,
-      ...(this.spare.length ? { buffer: this.spare.pop()! } : {}),
+      buffer: () => this.spare.pop(),
       ...(this.pool ? { encoder: this.pool.encode, release: this.pool.release, expectedRatio: Math.min(1, Math.max(0.05, ratio)) } : {}),
     });
   }
@@ -100,8 +107,12 @@ export class PackSink {
     // The caller awaits what this returns before offering the next chunk, so a chunk cannot be
     // offered again before `place` has recorded it.
     if (this.has(id)) return undefined;
-    // Backpressure: do not run ahead of the frame encoders by more than a few frames each.
-    if (this.pool && this.pool.inFlight >= 16) return this.pool.below(8).then(() => this.place(id, data, kind));
+    // Backpressure: do not run ahead of the frame encoders by more than a few frames each, nor by more
+    // than FRAME_BYTES_AHEAD (a CDC chunk of up to 4 MiB is a frame of its own: 16 of those in flight
+    // held 44 MB of a D1 snapshot's peak).
+    if (this.pool && (this.pool.inFlight >= 16 || this.pool.inFlightBytes >= FRAME_BYTES_AHEAD)) {
+      return this.pool.below(8, FRAME_BYTES_AHEAD / 2).then(() => this.place(id, data, kind));
+    }
     return this.place(id, data, kind);
   }
 
@@ -161,6 +172,7 @@ export class PackSink {
   async finish(): Promise<{ indexFile: string | undefined; indexBytes: number }> {
     await this.sealPack();
     await Promise.all(this.uploads);
+    this.spare.length = 0; // no more packs: let the pack buffers go before the index file is encoded
     if (this.failure) throw this.failure;
     if (this.written.length === 0) return { indexFile: undefined, indexBytes: 0 };
     const { name, bytes } = await this.repo.writeIndexFile(this.written);

@@ -25,6 +25,16 @@ import { runInNewContext } from "node:vm";
 import { parentPort, workerData } from "node:worker_threads";
 import { zstdDecompressSync } from "node:zlib";
 
+/**
+ * `freeNow` of src/core/bytes.ts, restated: a worker imports only node: modules, since under vitest it
+ * runs from source, where `.js` imports of project files do not resolve. Frees an ArrayBuffer this
+ * thread alone holds, now (ES2024 `transfer(0)`), leaving Node's pooled small-Buffer memory alone.
+ */
+function freeNow(view: Uint8Array): void {
+  const memory = view.buffer;
+  if (memory instanceof ArrayBuffer && memory.byteLength > Buffer.poolSize && !memory.detached) memory.transfer(0);
+}
+
 /** What a file becomes once all its bytes are written. */
 export interface FileMeta {
   /** Final path (the temporary file is renamed to it). */
@@ -166,6 +176,7 @@ function decode(sealed: Uint8Array, where: string, file: number): Uint8Array {
     const a = d.update(sealed.subarray(NONCE, sealed.length - TAG));
     const b = d.final();
     body = b.length ? Buffer.concat([a, b]) : a;
+    if (body !== a) freeNow(a);
     madeBytes(body.length);
   } catch {
     throw new Failure("integrity", `${where} is damaged (AES-256-GCM authentication failed)`, file);
@@ -178,6 +189,7 @@ function decode(sealed: Uint8Array, where: string, file: number): Uint8Array {
   try {
     // Output in 128 KiB steps (the default is 16 KiB): a 64 KiB frame in one piece, ~15% faster here.
     const out = zstdDecompressSync(payload, { maxOutputLength: init.maxFrame, chunkSize: 128 * 1024 });
+    freeNow(body);
     madeBytes(out.length);
     return out;
   } catch {
@@ -218,8 +230,14 @@ function checkHash(f: number, meta: FileMeta, got: string): void {
   }
 }
 
+/**
+ * Writes a job's files. Decoded frames are freed as soon as nothing refers to them (`freeNow`): one
+ * dropped from the cache may still be referenced by a pending write, so it is freed after the next
+ * write, and the cache is freed when the job ends.
+ */
 function write(job: WriteJob): void {
   const decoded = new Map<number, Uint8Array>();
+  const retired: Uint8Array[] = [];
   const frame = (i: number, file: number): Uint8Array => {
     let d = decoded.get(i);
     if (d) return d;
@@ -228,7 +246,11 @@ function write(job: WriteJob): void {
     if (off === undefined || len === undefined) throw new Failure("integrity", `frame ${i} is not in the job`, file);
     d = decode(job.buf.subarray(off, off + len), `frame ${i}`, file);
     decoded.set(i, d);
-    if (decoded.size > KEEP_FRAMES) decoded.delete(decoded.keys().next().value as number);
+    if (decoded.size > KEEP_FRAMES) {
+      const oldest = decoded.keys().next().value as number;
+      retired.push(decoded.get(oldest)!);
+      decoded.delete(oldest);
+    }
     return d;
   };
   for (const jf of job.files) {
@@ -243,6 +265,7 @@ function write(job: WriteJob): void {
         if (parts.length) io(f, `write ${jf.temp}`, () => writevSync(fd, parts, runStart));
         parts = [];
         runLength = 0;
+        for (const r of retired.splice(0)) freeNow(r);
       };
       let expectOffset = 0;
       for (let k = 0; k < jf.chunks.length; k += 4) {
@@ -276,6 +299,7 @@ function write(job: WriteJob): void {
     }
     if (jf.whole) place(f, jf.temp, jf.whole);
   }
+  for (const d of decoded.values()) freeNow(d);
 }
 
 /** Read buffer of `finish`, made once. */

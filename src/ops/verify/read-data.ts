@@ -4,6 +4,7 @@
  * that every chunk hashes back to its id (HMAC). Returns the ids of damaged
  * chunks so the caller can name the snapshots and files that use them.
  */
+import { freeNow } from "../../core/bytes.js";
 import { sha256, toHex } from "../../core/crypto.js";
 import { IntegrityError, NotFoundError } from "../../core/errors.js";
 import type { ChunkIndex } from "../../core/index-codec.js";
@@ -73,7 +74,8 @@ export async function readData(repo: Repository, index: ChunkIndex, packIds: rea
           damagedChunks.add(toHex(e.id));
         }
       }
-      if (!frame) problems.push({ pack, message: `pack ${pack}: frame at offset ${offset} fails authentication` });
+      if (frame) freeNow(frame); // made here and checked: free it now, not at the next collection
+      else problems.push({ pack, message: `pack ${pack}: frame at offset ${offset} fails authentication` });
     }
   });
   if (damagedPacks.size > 0) {
