@@ -38,7 +38,12 @@ export class RestorePool {
   private readonly workers: Worker[];
   private readonly idle: Worker[];
   private readonly queue: Pending[] = [];
-  private readonly running = new Map<number, Pending>();
+  /**
+   * Jobs a worker has, by id: only how to settle them. The worker got a copy of the job, and a job
+   * kept here until its reply (a segment's file list: paths, metadata, chunk tables) lived long
+   * enough to be promoted to V8's old generation.
+   */
+  private readonly running = new Map<number, Omit<Pending, "job">>();
   private readonly waiters: (() => void)[] = [];
   private readonly free: ArrayBuffer[] = [];
   private nextId = 0;
@@ -109,7 +114,7 @@ export class RestorePool {
     while (this.idle.length && this.queue.length) {
       const w = this.idle.pop()!;
       const p = this.queue.shift()!;
-      this.running.set(p.job.id, p);
+      this.running.set(p.job.id, { resolve: p.resolve, reject: p.reject });
       const transfer = "buf" in p.job ? [p.job.buf.buffer as ArrayBuffer] : [];
       w.postMessage(p.job, transfer);
     }
