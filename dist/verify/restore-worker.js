@@ -40,6 +40,16 @@ const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 
 
 
+/**
+ * `freeNow` of src/core/bytes.ts, restated: a worker imports only node: modules, since under vitest it
+ * runs from source, where `.js` imports of project files do not resolve. Frees an ArrayBuffer this
+ * thread alone holds, now (ES2024 `transfer(0)`), leaving Node's pooled small-Buffer memory alone.
+ */
+function freeNow(view) {
+    const memory = view.buffer;
+    if (memory instanceof ArrayBuffer && memory.byteLength > Buffer.poolSize && !memory.detached)
+        memory.transfer(0);
+}
 const NONCE = 12;
 const TAG = 16;
 /** A write gathers at most this many bytes / parts (IOV_MAX is 1024 on Linux). */
@@ -101,6 +111,8 @@ function decode(sealed, where, file) {
         const a = d.update(sealed.subarray(NONCE, sealed.length - TAG));
         const b = d.final();
         body = b.length ? Buffer.concat([a, b]) : a;
+        if (body !== a)
+            freeNow(a);
         madeBytes(body.length);
     }
     catch {
@@ -117,6 +129,7 @@ function decode(sealed, where, file) {
     try {
         // Output in 128 KiB steps (the default is 16 KiB): a 64 KiB frame in one piece, ~15% faster here.
         const out = (0,external_node_zlib_namespaceObject.zstdDecompressSync)(payload, { maxOutputLength: init.maxFrame, chunkSize: 128 * 1024 });
+        freeNow(body);
         madeBytes(out.length);
         return out;
     }
@@ -157,8 +170,14 @@ function checkHash(f, meta, got) {
         throw new Failure("integrity", `restored content has sha256 ${got}, the listing says ${meta.sha256}`, f);
     }
 }
+/**
+ * Writes a job's files. Decoded frames are freed as soon as nothing refers to them (`freeNow`): one
+ * dropped from the cache may still be referenced by a pending write, so it is freed after the next
+ * write, and the cache is freed when the job ends.
+ */
 function write(job) {
     const decoded = new Map();
+    const retired = [];
     const frame = (i, file) => {
         let d = decoded.get(i);
         if (d)
@@ -169,8 +188,11 @@ function write(job) {
             throw new Failure("integrity", `frame ${i} is not in the job`, file);
         d = decode(job.buf.subarray(off, off + len), `frame ${i}`, file);
         decoded.set(i, d);
-        if (decoded.size > KEEP_FRAMES)
-            decoded.delete(decoded.keys().next().value);
+        if (decoded.size > KEEP_FRAMES) {
+            const oldest = decoded.keys().next().value;
+            retired.push(decoded.get(oldest));
+            decoded.delete(oldest);
+        }
         return d;
     };
     for (const jf of job.files) {
@@ -186,6 +208,8 @@ function write(job) {
                     io(f, `write ${jf.temp}`, () => (0,external_node_fs_namespaceObject.writevSync)(fd, parts, runStart));
                 parts = [];
                 runLength = 0;
+                for (const r of retired.splice(0))
+                    freeNow(r);
             };
             let expectOffset = 0;
             for (let k = 0; k < jf.chunks.length; k += 4) {
@@ -225,6 +249,8 @@ function write(job) {
         if (jf.whole)
             place(f, jf.temp, jf.whole);
     }
+    for (const d of decoded.values())
+        freeNow(d);
 }
 /** Read buffer of `finish`, made once. */
 let block;
