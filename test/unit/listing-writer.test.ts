@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ChunkIndex } from "../../src/core/index-codec.js";
 import type { ListingEntry } from "../../src/core/manifest.js";
 import { ChunkReader } from "../../src/repo/chunk-reader.js";
-import { ListingLookup, ListingWriter, readListing } from "../../src/repo/listing.js";
+import { ListingLookup, ListingWriter, listingBatches, readListing } from "../../src/repo/listing.js";
 import { PackSink } from "../../src/repo/pack-sink.js";
 import { Repository } from "../../src/repo/repository.js";
 import { MemoryStore } from "../../src/store/memory.js";
@@ -31,7 +31,13 @@ describe("ListingWriter", () => {
     expect(blobs[0]!.length).toBeGreaterThan(3);
     for (const b of blobs) expect(b).toEqual(blobs[0]);
     const { index } = await repo.loadIndex();
-    expect(await readListing(new ChunkReader(repo, index), blobs[0]!)).toEqual(all);
+    const reader = new ChunkReader(repo, index);
+    expect(await readListing(reader, blobs[0]!)).toEqual(all);
+    // A blob at a time: lines cut by blob boundaries are carried over, none lost or split.
+    const batches: ListingEntry[][] = [];
+    for await (const batch of listingBatches(reader, blobs[0]!)) batches.push(batch);
+    expect(batches.length).toBe(blobs[0]!.length);
+    expect(batches.flat()).toEqual(all);
   });
 
   it("ListingLookup finds each kept entry by path and nothing else", async () => {

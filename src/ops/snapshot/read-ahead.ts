@@ -46,7 +46,8 @@ export interface ReadAheadOptions {
    */
   readonly depth?: number;
   /**
-   * Bytes of content read ahead and not yet handed out, at most (default 8 MiB). Without a byte
+   * Bytes of content read ahead and not yet handed out, at most (default 4 MiB; 8 MiB was no faster
+   * on D1). Without a byte
    * bound, 1,024 entries of files up to 1 MiB could hold a gigabyte; D1's tree reached 50 MB.
    */
   readonly aheadBytes?: number;
@@ -89,7 +90,7 @@ const RECYCLED_BATCHES = 6;
 export async function* readAhead(entries: AsyncIterable<SourceEntry>, options: ReadAheadOptions): AsyncGenerator<AheadEntry> {
   const depth = options.depth ?? 256;
   const maxBytes = options.maxBytes ?? 1024 * 1024;
-  const aheadBytes = options.aheadBytes ?? 8 * 1024 * 1024;
+  const aheadBytes = options.aheadBytes ?? 4 * 1024 * 1024;
   const queue: { item: AheadEntry; batch?: Batch; bytes: number }[] = [];
   /** Content bytes of the queued entries. */
   let queued = 0;

@@ -19,7 +19,7 @@ import type { ChunkingHint } from "../../sources/types.js";
 import type { Preloaded } from "./read-ahead.js";
 
 /** Bytes read per read(2) call from a file that is not preloaded. */
-const READ_BLOCK = 8 * 1024 * 1024;
+const READ_BLOCK = 2 * 1024 * 1024; // 8 MiB read no faster on D1, and held 6 MiB more for the whole run
 
 /** Where chunks go (a PackSink); see PackSink.offer. */
 export interface ChunkSink {

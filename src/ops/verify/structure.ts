@@ -11,7 +11,7 @@ import type { ChunkIndex } from "../../core/index-codec.js";
 import type { ListingEntry, SnapshotManifest, SourceRecord } from "../../core/manifest.js";
 import { ChunkReader } from "../../repo/chunk-reader.js";
 import { DATA_PREFIX, packIdFromKey } from "../../repo/layout.js";
-import { fileChunkIdBytes, listingEntries } from "../../repo/listing.js";
+import { fileChunkIdBytes, listingBatches } from "../../repo/listing.js";
 import type { Repository } from "../../repo/repository.js";
 
 /** One problem, naming what is damaged as precisely as known. */
@@ -118,16 +118,18 @@ export async function checkStructure(repo: Repository, index: ChunkIndex, manife
     for (const src of m.sources) {
       const where = { snapshot: m.id, source: src.name };
       if (!src.listing.every((id) => check(id, where))) continue;
-      // Entries are parsed one at a time and dropped unless the caller keeps the listing (restore).
+      // Entries are parsed a tree blob at a time and dropped unless the caller keeps the listing (restore).
       // Inline chunk ids are checked without an await per file (58,588 files in D1); chunk lists are
       // read as bytes, without a hex string per chunk (a 480 MB database has 60,000-120,000).
       const kept: ListingEntry[] | undefined = options.listings ? [] : undefined;
       try {
-        for (const e of await listingEntries(reader, src.listing)) {
-          kept?.push(e);
-          if (e.t !== "f") continue;
-          const reading = checkFile(e, where);
-          if (reading) await reading;
+        for await (const batch of listingBatches(reader, src.listing)) {
+          for (const e of batch) {
+            kept?.push(e);
+            if (e.t !== "f") continue;
+            const reading = checkFile(e, where);
+            if (reading) await reading;
+          }
         }
       } catch (err) {
         if (!(err instanceof IntegrityError)) throw err;
