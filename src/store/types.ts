@@ -51,7 +51,8 @@ export interface ObjectStore {
   put(key: string, data: Uint8Array, options?: PutOptions): Promise<void>;
 
   /**
-   * Reads a whole object, or `range` of it.
+   * Reads a whole object, or `range` of it, into memory the caller owns (the store keeps no
+   * reference to it: callers may overwrite or free it, see `freeNow` in core/bytes.ts).
    * @throws NotFoundError when the key does not exist.
    * @throws StoreError on backend failure.
    */

@@ -25,6 +25,7 @@ import { chmod, lchown, lstat, mkdir, readdir, realpath, rename, symlink, utimes
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import picomatch from "picomatch";
+import { freeNow } from "../../core/bytes.js";
 import { random, toHex } from "../../core/crypto.js";
 import { ConfigError, IntegrityError, UnsafePathError } from "../../core/errors.js";
 import type { ChunkLocation } from "../../core/index-codec.js";
@@ -239,6 +240,8 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
         frames.push(at, frame.length);
         at += frame.length;
       }
+      // Copied into the job's buffer: the reads (the store's memory, handed over) go now.
+      for (const frame of sealed.values()) freeNow(frame);
       let segBytes = 0;
       let segWhole = 0;
       const split: number[] = [];

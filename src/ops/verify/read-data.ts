@@ -58,7 +58,11 @@ export async function readData(repo: Repository, index: ChunkIndex, packIds: rea
       return;
     }
     const byFrame = new Map<number, PackEntry[]>();
-    for (const e of entries) byFrame.set(e.frameOffset, [...(byFrame.get(e.frameOffset) ?? []), e]);
+    for (const e of entries) {
+      const list = byFrame.get(e.frameOffset);
+      if (list) list.push(e);
+      else byFrame.set(e.frameOffset, [e]);
+    }
     for (const [offset, list] of byFrame) {
       const first = list[0]!;
       let frame: Uint8Array | undefined;
@@ -77,6 +81,7 @@ export async function readData(repo: Repository, index: ChunkIndex, packIds: rea
       if (frame) freeNow(frame); // made here and checked: free it now, not at the next collection
       else problems.push({ pack, message: `pack ${pack}: frame at offset ${offset} fails authentication` });
     }
+    freeNow(bytes); // the store's get hands over its memory; a pack is up to ~18 MiB
   });
   if (damagedPacks.size > 0) {
     // Everything the index places in an unreadable pack is damaged.
