@@ -43,7 +43,7 @@ export class ListingWriter {
     private readonly batchBytes = LISTING_BATCH_BYTES,
   ) {
     this.chunker = new CdcChunker(CDC_META, makeGearTable(gearSeed));
-    this.batch = new Uint8Array(batchBytes + 4096);
+    this.batch = new Uint8Array(Math.min(batchBytes, LISTING_BATCH_BYTES)); // grows (growBytes) when a batch is larger
   }
 
   /** Adds the next entry (walk order). Await it before the next call. @throws what the sink throws. */

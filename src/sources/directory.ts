@@ -203,10 +203,12 @@ function sqliteProbe(dirAbs: string): (name: string, st?: Stats) => Promise<bool
     if (!p) {
       const abs = join(dirAbs, name);
       let st = known;
-      try {
-        st ??= lstatSync(abs);
-      } catch {
-        st = undefined; // a sibling that is gone or unreadable is no database
+      if (!st) {
+        try {
+          st = lstatSync(abs);
+        } catch {
+          // a sibling that is gone or unreadable is no database
+        }
       }
       // A database file is a whole number of pages of 512 to 65536 bytes (https://sqlite.org/fileformat2.html):
       // other sizes cannot be one, so nearly every plain file is spared a second open.
