@@ -14,9 +14,9 @@ import { Worker } from "node:worker_threads";
 import { MAX_FRAME_PLAINTEXT } from "../../core/pack.js";
 import { workerExecArgv } from "../../sources/sqlite-capture.js";
 import { findWorkerUrl } from "../../sources/worker-url.js";
-import type { FinishJob, JobError, JobReply, RestoreWorkerData, WriteJob } from "./restore-worker.js";
+import type { FileColumns, FinishJob, JobError, JobReply, RestoreWorkerData, WriteJob } from "./restore-worker.js";
 
-export type { FileMeta, JobFile } from "./restore-worker.js";
+export type { FileColumns } from "./restore-worker.js";
 
 /** A job as submitted (the pool numbers it). */
 export type PoolJob = Omit<WriteJob, "id"> | Omit<FinishJob, "id">;
@@ -53,16 +53,18 @@ export class RestorePool {
 
   /**
    * @param keys the repository's 32-byte `encKey` (frames) and `idKey` (chunk ids), copied to each worker.
+   * @param files the files jobs name by number (FileTable.share): shared with every worker, not copied.
    * @param size number of workers; default the machine's available parallelism (at most 8).
    * @throws Error when restore-worker.js (or .ts) is not beside this module (a broken build or bundle).
    */
-  constructor(keys: { readonly encKey: Uint8Array; readonly idKey: Uint8Array }, size = Math.min(8, availableParallelism())) {
+  constructor(keys: { readonly encKey: Uint8Array; readonly idKey: Uint8Array }, files: FileColumns, size = Math.min(8, availableParallelism())) {
     const url = findWorkerUrl(import.meta.url, "restore-worker");
     const data: RestoreWorkerData = {
       encKey: keys.encKey.slice().buffer,
       idKey: keys.idKey.slice().buffer,
       maxFrame: MAX_FRAME_PLAINTEXT,
       chown: process.getuid?.() === 0,
+      files,
     };
     this.workers = Array.from({ length: Math.max(1, size) }, () => {
       const w = new Worker(url, { workerData: data, execArgv: workerExecArgv(process.execArgv) });
@@ -99,7 +101,7 @@ export class RestorePool {
   }
 
   /**
-   * Runs a job on the next idle worker; a write job's `buf` is transferred (do not touch it afterwards).
+   * Runs a job on the next idle worker; a write job's arrays are transferred (do not touch them afterwards).
    * @throws RestoreJobError when the worker reports a failure; Error when a worker died.
    */
   run(job: PoolJob): Promise<void> {
@@ -115,7 +117,8 @@ export class RestorePool {
       const w = this.idle.pop()!;
       const p = this.queue.shift()!;
       this.running.set(p.job.id, { resolve: p.resolve, reject: p.reject });
-      const transfer = "buf" in p.job ? [p.job.buf.buffer as ArrayBuffer] : [];
+      const j = p.job;
+      const transfer = "buf" in j ? [j.buf, j.files, j.chunks, j.ids].map((a) => a.buffer as ArrayBuffer) : [];
       w.postMessage(p.job, transfer);
     }
   }

@@ -9,8 +9,9 @@
  * name), checked against the listing's SHA-256, given mode, times and owner,
  * and renamed into place; chunks of files spread over several packs go into
  * temporary files the main thread created, and a `finish` job completes those
- * once every chunk is written. The main thread decides every path; the worker
- * never creates a folder or a symlink. The pool's test restores through this
+ * once every chunk is written. Every path comes from the file table the main
+ * thread checked and shared (FileColumns); the worker never creates a folder
+ * or a symlink. The pool's test restores through this
  * worker and compares with data sealed by `encodeFrame`, so the two cannot
  * drift apart.
  *
@@ -18,8 +19,9 @@
  * vitest, as this `.ts` file through Node 24's type stripping: so it stays
  * erasable TypeScript and imports only `node:` modules at run time.
  */
-import { createDecipheriv, createHash, createHmac } from "node:crypto";
+import { createDecipheriv, createHash, createHmac, type Hash } from "node:crypto";
 import { closeSync, constants as fsc, fchmodSync, fchownSync, futimesSync, openSync, readSync, renameSync, rmSync, writevSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { parentPort, workerData } from "node:worker_threads";
@@ -35,50 +37,62 @@ function freeNow(view: Uint8Array): void {
   if (memory instanceof ArrayBuffer && memory.byteLength > Buffer.poolSize && !memory.detached) memory.transfer(0);
 }
 
-/** What a file becomes once all its bytes are written. */
-export interface FileMeta {
-  /** Final path (the temporary file is renamed to it). */
-  readonly abs: string;
-  /** Permission bits (`& 0o7777` applied by the caller). */
-  readonly mode: number;
-  /** Modification (and access) time, seconds since the epoch. */
-  readonly mtime: number;
-  readonly uid: number;
-  readonly gid: number;
-  /** Lower-case hex SHA-256 the content must have (from the listing); unchecked when absent. */
-  readonly sha256?: string;
-  /** Remove `-wal`, `-shm` and `-journal` next to `abs` (a restored SQLite database). */
-  readonly dropSidecars: boolean;
+/**
+ * The files of a restore, in columns of shared memory (built once by FileTable.share on the main
+ * thread, read by every worker; no object per file crosses threads). File i ends up at
+ * `join(target, names[source[i]], path i)` and is written under the temporary name
+ * `join(dirname(that), ".restorable-tmp-<tag>-<i in base 36>")` beside it, exactly as
+ * FileTable.abs and FileTable.temp name them (restated here: see freeNow above).
+ */
+export interface FileColumns {
+  /** The restore target's real path. */
+  readonly target: string;
+  /** The snapshot's source names: one folder each below the target. */
+  readonly names: readonly string[];
+  /** Random hex in every temporary name. */
+  readonly tag: string;
+  /** UTF-8 listing paths back to back: path i is bytes [pathEnd[i-1] (0 for i = 0), pathEnd[i]). */
+  readonly paths: Uint8Array;
+  readonly pathEnd: Float64Array;
+  /** Source number per file (an index into `names`). */
+  readonly source: Float64Array;
+  /** Permission bits (`mode & 0o7777`). */
+  readonly mode: Float64Array;
+  /** Modification (and access) time, ms since the epoch. */
+  readonly mtime: Float64Array;
+  readonly uid: Float64Array;
+  readonly gid: Float64Array;
+  /** The SHA-256 the content must have, 32 bytes per file; checked where `hasSha256[i]` is 1. */
+  readonly sha256: Uint8Array;
+  readonly hasSha256: Uint8Array;
+  /** 1 for a SQLite database: its `-wal`, `-shm` and `-journal` siblings are removed once it is placed. */
+  readonly database: Uint8Array;
 }
 
-/** One file's chunks in a job. */
-export interface JobFile {
-  /** The caller's number for the file (named in errors). */
-  readonly file: number;
-  /** Temporary path: created here when `whole` is set, else it already exists. */
-  readonly temp: string;
-  /** Set when the job holds every chunk of the file, in file order from offset 0: the worker completes it. */
-  readonly whole?: FileMeta;
-  /** Per chunk, 4 numbers: frame number in the job, offset in the decoded frame, length, offset in the file (bytes). */
-  readonly chunks: readonly number[];
-  /** The chunks' ids, 32 bytes each, in order. */
-  readonly ids: Uint8Array;
-}
-
-/** Decode and write: `buf` (transferred) holds the sealed frames, frame i at `frames[2i]`, length `frames[2i+1]`. */
+/**
+ * Decode and write chunks of one pack. `buf` (transferred, and given back) holds the sealed frames:
+ * frame k at `frames[2k]`, length `frames[2k+1]`. The other arrays are transferred too.
+ */
 export interface WriteJob {
   readonly id: number;
   readonly buf: Uint8Array;
   readonly frames: readonly number[];
-  readonly files: readonly JobFile[];
+  /**
+   * Per file, 3 numbers: its number in the FileColumns, how many of its chunks follow, and 1 when the
+   * job holds every chunk of the file (created, checked and completed here; else its temporary file
+   * exists and `finish` completes it). A file's chunks follow the previous file's in `chunks`.
+   */
+  readonly files: Float64Array;
+  /** Per chunk, 4 numbers: frame number in the job, offset in the decoded frame, length, offset in the file (bytes). */
+  readonly chunks: Float64Array;
+  /** Per chunk, its 32-byte id, in the order of `chunks`. */
+  readonly ids: Uint8Array;
 }
 
-/** Complete a file whose chunks other jobs wrote into `temp`: check its SHA-256, set its metadata, rename it. */
+/** Complete file `file`, whose chunks other jobs wrote into its temporary file: check its SHA-256, set its metadata, rename it. */
 export interface FinishJob {
   readonly id: number;
   readonly file: number;
-  readonly temp: string;
-  readonly meta: FileMeta;
 }
 
 export type RestoreJob = WriteJob | FinishJob;
@@ -110,6 +124,7 @@ export interface RestoreWorkerData {
   readonly maxFrame: number;
   /** Set file owners (the process runs as root). */
   readonly chown: boolean;
+  readonly files: FileColumns;
 }
 
 const NONCE = 12;
@@ -208,25 +223,45 @@ function io<T>(file: number, what: string, fn: () => T): T {
   }
 }
 
-function setMeta(fd: number, f: number, meta: FileMeta): void {
-  io(f, `set mode/times of ${meta.abs}`, () => {
-    fchmodSync(fd, meta.mode);
-    futimesSync(fd, meta.mtime, meta.mtime);
-    if (init.chown) fchownSync(fd, meta.uid, meta.gid);
+const cols = init.files;
+
+/** Where file `i` ends up (as FileTable.abs). */
+function absPath(i: number): string {
+  const from = i === 0 ? 0 : cols.pathEnd[i - 1]!;
+  const path = Buffer.from(cols.paths.buffer, cols.paths.byteOffset + from, cols.pathEnd[i]! - from).toString("utf8");
+  return join(cols.target, cols.names[cols.source[i]!]!, path);
+}
+
+/** The temporary name file `i` is written under, beside `abs` (as FileTable.temp). */
+function tempPath(i: number, abs: string): string {
+  return join(dirname(abs), `.restorable-tmp-${cols.tag}-${i.toString(36)}`);
+}
+
+function setMeta(fd: number, f: number, abs: string): void {
+  io(f, `set mode/times of ${abs}`, () => {
+    fchmodSync(fd, cols.mode[f]!);
+    futimesSync(fd, cols.mtime[f]! / 1000, cols.mtime[f]! / 1000);
+    if (init.chown) fchownSync(fd, cols.uid[f]!, cols.gid[f]!);
   });
 }
 
-function place(f: number, temp: string, meta: FileMeta): void {
-  io(f, `rename ${temp} to ${meta.abs}`, () => {
-    renameSync(temp, meta.abs);
+function place(f: number, temp: string, abs: string): void {
+  io(f, `rename ${temp} to ${abs}`, () => {
+    renameSync(temp, abs);
     // A stale WAL next to a fresh copy would be replayed over it by SQLite.
-    if (meta.dropSidecars) for (const s of ["-wal", "-shm", "-journal"]) rmSync(meta.abs + s, { force: true });
+    if (cols.database[f]) for (const s of ["-wal", "-shm", "-journal"]) rmSync(abs + s, { force: true });
   });
 }
 
-function checkHash(f: number, meta: FileMeta, got: string): void {
-  if (meta.sha256 !== undefined && got !== meta.sha256) {
-    throw new Failure("integrity", `restored content has sha256 ${got}, the listing says ${meta.sha256}`, f);
+/** A SHA-256 to compute for file `f`, when the listing gives one. */
+function hasherFor(f: number): Hash | undefined {
+  return cols.hasSha256[f] ? createHash("sha256") : undefined;
+}
+
+function checkHash(f: number, got: Buffer): void {
+  const want = cols.sha256.subarray(32 * f, 32 * f + 32);
+  if (Buffer.compare(got, want) !== 0) {
+    throw new Failure("integrity", `restored content has sha256 ${got.toString("hex")}, the listing says ${Buffer.from(want).toString("hex")}`, f);
   }
 }
 
@@ -253,33 +288,37 @@ function write(job: WriteJob): void {
     }
     return d;
   };
-  for (const jf of job.files) {
-    const f = jf.file;
-    const fd = io(f, `open ${jf.temp}`, () => openSync(jf.temp, jf.whole ? CREATE : REOPEN, 0o600));
+  let c = 0; // the next chunk, in `job.chunks` and `job.ids`
+  for (let j = 0; j < job.files.length; j += 3) {
+    const f = job.files[j]!;
+    const end = c + job.files[j + 1]!;
+    const whole = job.files[j + 2] === 1;
+    const abs = absPath(f);
+    const temp = tempPath(f, abs);
+    const fd = io(f, `open ${temp}`, () => openSync(temp, whole ? CREATE : REOPEN, 0o600));
     try {
-      const hash = jf.whole?.sha256 !== undefined ? createHash("sha256") : undefined;
+      const hash = whole ? hasherFor(f) : undefined;
       let parts: Uint8Array[] = [];
       let runStart = -1;
       let runLength = 0;
       const flush = (): void => {
-        if (parts.length) io(f, `write ${jf.temp}`, () => writevSync(fd, parts, runStart));
+        if (parts.length) io(f, `write ${temp}`, () => writevSync(fd, parts, runStart));
         parts = [];
         runLength = 0;
         for (const r of retired.splice(0)) freeNow(r);
       };
       let expectOffset = 0;
-      for (let k = 0; k < jf.chunks.length; k += 4) {
-        const fi = jf.chunks[k]!;
-        const inner = jf.chunks[k + 1]!;
-        const length = jf.chunks[k + 2]!;
-        const at = jf.chunks[k + 3]!;
+      for (; c < end; c++) {
+        const fi = job.chunks[4 * c]!;
+        const inner = job.chunks[4 * c + 1]!;
+        const length = job.chunks[4 * c + 2]!;
+        const at = job.chunks[4 * c + 3]!;
         const data = frame(fi, f).subarray(inner, inner + length);
-        const n = k / 4;
-        const id = jf.ids.subarray(32 * n, 32 * n + 32);
+        const id = job.ids.subarray(32 * c, 32 * c + 32);
         if (data.length !== length || Buffer.compare(createHmac("sha256", idKey).update(data).digest(), id) !== 0) {
           throw new Failure("integrity", `chunk ${Buffer.from(id).toString("hex")} (frame ${fi}) does not match its id`, f);
         }
-        if (jf.whole) {
+        if (whole) {
           if (at !== expectOffset) throw new Failure("integrity", `chunk at ${at} out of order (expected ${expectOffset})`, f);
           expectOffset += length;
           hash?.update(data);
@@ -290,14 +329,14 @@ function write(job: WriteJob): void {
         runLength += length;
       }
       flush();
-      if (jf.whole) {
-        if (hash) checkHash(f, jf.whole, hash.digest("hex"));
-        setMeta(fd, f, jf.whole);
+      if (whole) {
+        if (hash) checkHash(f, hash.digest());
+        setMeta(fd, f, abs);
       }
     } finally {
       closeSync(fd);
     }
-    if (jf.whole) place(f, jf.temp, jf.whole);
+    if (whole) place(f, temp, abs);
   }
   for (const d of decoded.values()) freeNow(d);
 }
@@ -307,31 +346,33 @@ let block: Buffer | undefined;
 
 function finish(job: FinishJob): void {
   const f = job.file;
-  const fd = io(f, `open ${job.temp}`, () => openSync(job.temp, fsc.O_RDONLY | fsc.O_NOFOLLOW));
+  const abs = absPath(f);
+  const temp = tempPath(f, abs);
+  const fd = io(f, `open ${temp}`, () => openSync(temp, fsc.O_RDONLY | fsc.O_NOFOLLOW));
   try {
-    if (job.meta.sha256 !== undefined) {
-      const hash = createHash("sha256");
+    const hash = hasherFor(f);
+    if (hash) {
       const buf = (block ??= Buffer.allocUnsafeSlow(1024 * 1024));
       for (let pos = 0; ; ) {
-        const n = io(f, `read ${job.temp}`, () => readSync(fd, buf, 0, buf.length, pos));
+        const n = io(f, `read ${temp}`, () => readSync(fd, buf, 0, buf.length, pos));
         if (n === 0) break;
         hash.update(buf.subarray(0, n));
         pos += n;
       }
-      checkHash(f, job.meta, hash.digest("hex"));
+      checkHash(f, hash.digest());
     }
-    setMeta(fd, f, job.meta);
+    setMeta(fd, f, abs);
   } finally {
     closeSync(fd);
   }
-  place(f, job.temp, job.meta);
+  place(f, temp, abs);
 }
 
 parentPort!.on("message", (job: RestoreJob) => {
   let error: JobError | undefined;
   try {
-    if ("meta" in job) finish(job);
-    else write(job);
+    if ("buf" in job) write(job);
+    else finish(job);
   } catch (err) {
     error = err instanceof Failure
       ? { kind: err.kind, message: err.message, ...(err.file !== undefined ? { file: err.file } : {}), ...(err.code ? { code: err.code } : {}) }

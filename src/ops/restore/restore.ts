@@ -25,7 +25,6 @@ import { chmod, lchown, lstat, mkdir, readdir, realpath, rename, symlink, utimes
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import picomatch from "picomatch";
-import { freeNow } from "../../core/bytes.js";
 import { random, toHex } from "../../core/crypto.js";
 import { ConfigError, IntegrityError, UnsafePathError } from "../../core/errors.js";
 import type { ChunkLocation } from "../../core/index-codec.js";
@@ -35,9 +34,9 @@ import { ChunkReader } from "../../repo/chunk-reader.js";
 import { fileChunkIdBytes, readListing } from "../../repo/listing.js";
 import type { Repository } from "../../repo/repository.js";
 import { checkStructure } from "../verify/structure.js";
-import { fetchPackFrames } from "./pack-fetch.js";
-import { RestoreJobError, RestorePool, type FileMeta, type JobFile } from "./restore-pool.js";
-import { FileTable } from "./file-table.js";
+import { RestoreJobError, RestorePool } from "./restore-pool.js";
+import { FileTable, type FileMetadata } from "./file-table.js";
+import { segmentJob } from "./segment-job.js";
 import { CHUNK_FIELDS, planSegments } from "./segments.js";
 import { sha256File } from "./hash-file.js";
 
@@ -161,7 +160,6 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
       await mkdir(parent, { recursive: true, mode: 0o700 }); // no symlink exists in the target yet
       made.add(parent);
     }
-    const f = files.entry(i);
     const ids = await fileChunkIdBytes(reader, fileEntries[i]!);
     fileEntries[i] = undefined; // its chunk ids are in the table now
     const table = new Float64Array((ids.length / 32) * CHUNK_FIELDS);
@@ -171,7 +169,7 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
       try {
         loc = reader.locate(ids.subarray(at, at + 32));
       } catch (err) {
-        throw new IntegrityError(`${manifest.id}: ${f.p}: ${(err as Error).message}`, { snapshot: manifest.id, path: f.p }, { cause: err });
+        throw new IntegrityError(`${manifest.id}: ${files.path(i)}: ${(err as Error).message}`, { snapshot: manifest.id, path: files.path(i) }, { cause: err });
       }
       let pack = packs.get(loc.packId);
       if (pack === undefined) {
@@ -186,7 +184,7 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
       table[k + 5] = size;
       size += loc.length;
     }
-    if (size !== f.s) throw new IntegrityError(`${f.p}: chunks add up to ${size} bytes, the listing says ${f.s}`, { path: f.p, snapshot: manifest.id });
+    if (size !== files.size(i)) throw new IntegrityError(`${files.path(i)}: chunks add up to ${size} bytes, the listing says ${files.size(i)}`, { path: files.path(i), snapshot: manifest.id });
     files.setChunks(ids, table);
   }
   fileEntries.length = 0;
@@ -194,26 +192,19 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
   const plan = planSegments(files, SEGMENT_BYTES);
   let bytes = 0;
   let doneFiles = 0;
-  const describe = (i: number): string => `snapshot ${manifest.id}, file ${files.entry(i).p}`;
-  const meta = (i: number): FileMeta => {
-    const f = files.entry(i);
-    return {
-      abs: files.abs(i), mode: f.m & 0o7777, mtime: f.mt / 1000, uid: f.u, gid: f.g,
-      ...(f.h !== undefined ? { sha256: f.h } : {}), dropSidecars: f.q !== undefined,
-    };
-  };
+  const describe = (i: number): string => `snapshot ${manifest.id}, file ${files.path(i)}`;
   for (let i = 0; i < files.count; i++) {
-    const f = files.entry(i);
     if (files.table(i).length === 0) {
-      if (f.h !== undefined && f.h !== EMPTY_SHA256) throw new IntegrityError(`${describe(i)}: empty, but the listing says sha256 ${f.h}`, { path: f.p, snapshot: manifest.id });
-      writeEmptySync(files.temp(i), meta(i));
+      const h = files.sha256(i);
+      if (h !== undefined && h !== EMPTY_SHA256) throw new IntegrityError(`${describe(i)}: empty, but the listing says sha256 ${h}`, { path: files.path(i), snapshot: manifest.id });
+      writeEmptySync(files.temp(i), files.abs(i), files.metadata(i), files.isDatabase(i));
       doneFiles++;
     } else if (!plan.whole[i]) {
       closeSync(openSync(files.temp(i), CREATE, 0o600)); // its segments write into it
       files.remaining[i] = plan.segmentsPerFile[i]!;
     }
   }
-  const pool = new RestorePool(repo.keys);
+  const pool = new RestorePool(repo.keys, files.share());
   const pending = new Set<Promise<void>>();
   let failure: Error | undefined;
   const track = (job: Promise<void>, pack: string | undefined): void => {
@@ -229,43 +220,14 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
       await pool.room().catch(() => undefined); // a failure is reported by its job
       if (failure || pool.failed) break;
       const pack = toHex(packIds[seg.pack]!);
-      const sealed = await fetchPackFrames(repo, pack, seg.frames, () => describe(seg.files[0]!.file));
-      const frameIndex = new Map<number, number>();
-      const buf = pool.buffer(seg.bytes);
-      const frames: number[] = [];
-      let at = 0;
-      for (const [off, frame] of [...sealed].sort((a, b) => a[0] - b[0])) {
-        frameIndex.set(off, frames.length / 2);
-        buf.set(frame, at);
-        frames.push(at, frame.length);
-        at += frame.length;
-      }
-      // Copied into the job's buffer: the reads (the store's memory, handed over) go now.
-      for (const frame of sealed.values()) freeNow(frame);
-      let segBytes = 0;
-      let segWhole = 0;
-      const split: number[] = [];
-      const jobFiles: JobFile[] = seg.files.map((sf) => {
-        const table = files.table(sf.file);
-        const ids = new Uint8Array(32 * sf.chunks.length);
-        const chunks: number[] = [];
-        sf.chunks.forEach((c, k) => {
-          const t = c * CHUNK_FIELDS;
-          chunks.push(frameIndex.get(table[t + 1]!)!, table[t + 3]!, table[t + 4]!, table[t + 5]!);
-          ids.set(files.chunkId(sf.file, c), 32 * k);
-          segBytes += table[t + 4]!;
-        });
-        if (sf.whole) segWhole++;
-        else split.push(sf.file);
-        return { file: sf.file, temp: files.temp(sf.file), chunks, ids, ...(sf.whole ? { whole: meta(sf.file) } : {}) };
-      });
+      const s = await segmentJob(repo, pool, files, seg, pack, () => describe(seg.files[0]!.file));
       track(
-        pool.run({ buf, frames, files: jobFiles }).then(() => {
-          bytes += segBytes;
-          doneFiles += segWhole;
-          for (const i of split) {
+        pool.run(s.job).then(() => {
+          bytes += s.bytes;
+          doneFiles += s.whole;
+          for (const i of s.split) {
             if (--files.remaining[i]! === 0) {
-              track(pool.run({ file: i, temp: files.temp(i), meta: meta(i) }).then(() => {
+              track(pool.run({ file: i }).then(() => {
                 doneFiles++;
                 options.onProgress?.({ files: doneFiles, bytes });
               }), undefined);
@@ -276,7 +238,7 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
         pack,
       );
     }
-    while (pending.size) await Promise.race(pending);
+  while (pending.size) await Promise.race(pending);
     if (failure ?? pool.failed) throw failure ?? pool.failed;
   } finally {
     await pool.close();
@@ -301,10 +263,10 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
   let verified = false;
   if (options.verify) {
     for (let i = 0; i < files.count; i++) {
-      const f = files.entry(i);
       const abs = files.abs(i);
       const h = await sha256File(abs);
-      if (h !== f.h) throw new IntegrityError(`restored ${abs} does not match the snapshot (sha256 ${h}, expected ${f.h})`, { path: f.p, snapshot: manifest.id });
+      const want = files.sha256(i);
+      if (h !== want) throw new IntegrityError(`restored ${abs} does not match the snapshot (sha256 ${h}, expected ${want})`, { path: files.path(i), snapshot: manifest.id });
     }
     verified = true;
   }
@@ -314,18 +276,18 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
   };
 }
 
-/** Creates an empty file under its temporary name `temp`, sets mode, times and owner, and renames it into place. */
-function writeEmptySync(temp: string, meta: FileMeta): void {
+/** Creates an empty file under its temporary name `temp`, sets mode, times and owner, and renames it to `abs`. */
+function writeEmptySync(temp: string, abs: string, meta: FileMetadata, database: boolean): void {
   const fd = openSync(temp, CREATE, 0o600);
   try {
     fchmodSync(fd, meta.mode);
-    futimesSync(fd, meta.mtime, meta.mtime);
+    futimesSync(fd, meta.mtime / 1000, meta.mtime / 1000);
     if (process.getuid?.() === 0) fchownSync(fd, meta.uid, meta.gid);
   } finally {
     closeSync(fd);
   }
-  renameSync(temp, meta.abs);
-  if (meta.dropSidecars) for (const suffix of ["-wal", "-shm", "-journal"]) rmSync(meta.abs + suffix, { force: true });
+  renameSync(temp, abs);
+  if (database) for (const suffix of ["-wal", "-shm", "-journal"]) rmSync(abs + suffix, { force: true });
 }
 
 async function chownIfRoot(path: string, e: ListingEntry): Promise<void> {
