@@ -5,10 +5,9 @@
  * worse on the npm tree (5.01 against 5.22); compression is most of a
  * snapshot's CPU time. `npm run bench` measures the three levels ("zstd level").
  */
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { IntegrityError } from "./errors.js";
+import { collectGarbage } from "./gc.js";
 
 /**
  * Node frees a zstd context (about 0.25 MB to decompress with its stream buffers, 0.5 MB to
@@ -20,17 +19,9 @@ import { IntegrityError } from "./errors.js";
  */
 const CALLS_PER_GC = 32;
 let calls = 0;
-let minorGc: (() => void) | undefined;
 
 function collectContexts(): void {
-  if (++calls % CALLS_PER_GC !== 0) return;
-  if (!minorGc) {
-    // `--expose-gc` set at run time applies to contexts created afterwards, hence the new vm context.
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as (options: { type: "minor" }) => void;
-    minorGc = () => gc({ type: "minor" });
-  }
-  minorGc();
+  if (++calls % CALLS_PER_GC === 0) collectGarbage("minor");
 }
 
 /** The 4 bytes every zstd frame starts with (RFC 8878, section 3.1.1: 0xFD2FB528 little-endian). */

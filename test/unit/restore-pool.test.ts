@@ -77,7 +77,7 @@ describe("restore pool", () => {
     number.set(name, table.add(0, e));
   }
   const n = (name: string): number => number.get(name)!;
-  const pool = new RestorePool({ encKey, idKey }, table.share(), 2);
+  const pool = new RestorePool({ encKey, idKey }, table.freeze(), 2);
   afterAll(async () => {
     await pool.close();
     rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@
  * the main thread's heap, and the restore workers' heaps grew by as much from
  * the copies they were sent. Here each file is a row of typed columns: its
  * path as UTF-8 bytes, its metadata as numbers, its chunk fields and ids in
- * two slabs. `share()` moves the file columns into shared memory once, for
+ * two slabs. `freeze()` moves the file columns into shared memory once, for
  * every restore worker to read; a pool job then names files by number.
  */
 import { dirname, join } from "node:path";
@@ -83,10 +83,10 @@ export class FileTable implements ChunkTables {
   /**
    * Plans file `e` (a checked listing entry) of source `source`; its chunks come with `setChunks`, in planning order.
    * @returns its number.
-   * @throws IntegrityError when the entry's `h` is not 64 lower-case hex digits; RangeError after `share()`.
+   * @throws IntegrityError when the entry's `h` is not 64 lower-case hex digits; RangeError after `freeze()`.
    */
   add(source: number, e: ListingEntry): number {
-    if (this.shared) throw new RangeError("FileTable.add: the table is shared already");
+    if (this.shared) throw new RangeError("FileTable.add: the table is frozen");
     const i = this.files++;
     this.paths = growBytes(this.paths, this.pathBytes + 3 * e.p.length, this.pathBytes);
     this.pathBytes += Buffer.from(this.paths.buffer, this.paths.byteOffset, this.paths.length).write(e.p, this.pathBytes, "utf8");
@@ -109,11 +109,16 @@ export class FileTable implements ChunkTables {
   }
 
   /**
-   * The file columns in shared memory, for the restore workers (made on the first call; the table
-   * takes no more files afterwards).
+   * Completes the table once every file has its chunks: trims the chunk slabs to their size (they
+   * grow by doubling) and returns the file columns in shared memory, for the restore workers. Later
+   * calls return the same columns; the table takes no more files or chunks.
    */
-  share(): FileColumns {
-    this.shared ??= {
+  freeze(): FileColumns {
+    if (this.shared) return this.shared;
+    const chunks = this.start[this.start.length - 1]!;
+    this.fields = this.fields.slice(0, chunks * CHUNK_FIELDS);
+    this.idBytes = this.idBytes.slice(0, chunks * 32);
+    this.shared = {
       target: this.target, names: this.names, tag: this.tag,
       paths: sharedBytes(this.paths, this.pathBytes), pathEnd: sharedF64(this.pathEnd),
       source: sharedF64(this.source), mode: sharedF64(this.mode), mtime: sharedF64(this.mtime),
@@ -132,7 +137,7 @@ export class FileTable implements ChunkTables {
   setChunks(ids: Uint8Array, fields: Float64Array): void {
     const n = ids.length / 32;
     const first = this.start[this.start.length - 1]!;
-    if (this.start.length > this.files) throw new RangeError("FileTable.setChunks: every planned file has its chunks");
+    if (this.start.length > this.files || this.shared) throw new RangeError("FileTable.setChunks: every planned file has its chunks");
     this.fields = grow(this.fields, (first + n) * CHUNK_FIELDS, (k) => new Float64Array(k));
     this.idBytes = grow(this.idBytes, (first + n) * 32, (k) => new Uint8Array(k));
     this.fields.set(fields, first * CHUNK_FIELDS);

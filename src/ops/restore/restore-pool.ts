@@ -53,7 +53,7 @@ export class RestorePool {
 
   /**
    * @param keys the repository's 32-byte `encKey` (frames) and `idKey` (chunk ids), copied to each worker.
-   * @param files the files jobs name by number (FileTable.share): shared with every worker, not copied.
+   * @param files the files jobs name by number (FileTable.freeze): shared with every worker, not copied.
    * @param size number of workers; default the machine's available parallelism (at most 8).
    * @throws Error when restore-worker.js (or .ts) is not beside this module (a broken build or bundle).
    */

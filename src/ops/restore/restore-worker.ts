@@ -38,7 +38,7 @@ function freeNow(view: Uint8Array): void {
 }
 
 /**
- * The files of a restore, in columns of shared memory (built once by FileTable.share on the main
+ * The files of a restore, in columns of shared memory (built once by FileTable.freeze on the main
  * thread, read by every worker; no object per file crosses threads). File i ends up at
  * `join(target, names[source[i]], path i)` and is written under the temporary name
  * `join(dirname(that), ".restorable-tmp-<tag>-<i in base 36>")` beside it, exactly as

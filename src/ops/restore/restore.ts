@@ -26,6 +26,7 @@ import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import picomatch from "picomatch";
 import { random, toHex } from "../../core/crypto.js";
+import { collectGarbage } from "../../core/gc.js";
 import { ConfigError, IntegrityError, UnsafePathError } from "../../core/errors.js";
 import type { ChunkLocation } from "../../core/index-codec.js";
 import type { ListingEntry, SnapshotManifest, SourceRecord } from "../../core/manifest.js";
@@ -34,7 +35,7 @@ import { ChunkReader } from "../../repo/chunk-reader.js";
 import { fileChunkIdBytes, readListing } from "../../repo/listing.js";
 import type { Repository } from "../../repo/repository.js";
 import { checkStructure } from "../verify/structure.js";
-import { RestoreJobError, RestorePool } from "./restore-pool.js";
+import { RestoreJobError, RestorePool, type FileColumns } from "./restore-pool.js";
 import { FileTable, type FileMetadata } from "./file-table.js";
 import { segmentJob } from "./segment-job.js";
 import { CHUNK_FIELDS, planSegments } from "./segments.js";
@@ -93,6 +94,120 @@ function jobFailure(err: unknown, describe: (file: number) => string, pack: stri
  */
 export async function restore(repo: Repository, manifest: SnapshotManifest, options: RestoreOptions): Promise<RestoreResult> {
   const started = performance.now();
+  const { target, movedAside, files, columns, packIds, dirEntries, links, dirs } = await planRestore(repo, manifest, options);
+  const plan = planSegments(files, SEGMENT_BYTES);
+  // Planning leaves its garbage in V8's old generation (D1: about 35 MB of listing entries, index
+  // lookups and segment maps, and as much in dead ArrayBuffers, the index among them), and the data
+  // phase allocates too little on this thread for V8 to schedule a full collection before it ends:
+  // collect it now, before the pool's buffers arrive.
+  collectGarbage("shrink");
+  let symlinks = 0;
+  let bytes = 0;
+  let doneFiles = 0;
+  const describe = (i: number): string => `snapshot ${manifest.id}, file ${files.path(i)}`;
+  for (let i = 0; i < files.count; i++) {
+    if (files.table(i).length === 0) {
+      const h = files.sha256(i);
+      if (h !== undefined && h !== EMPTY_SHA256) throw new IntegrityError(`${describe(i)}: empty, but the listing says sha256 ${h}`, { path: files.path(i), snapshot: manifest.id });
+      writeEmptySync(files.temp(i), files.abs(i), files.metadata(i), files.isDatabase(i));
+      doneFiles++;
+    } else if (!plan.whole[i]) {
+      closeSync(openSync(files.temp(i), CREATE, 0o600)); // its segments write into it
+      files.remaining[i] = plan.segmentsPerFile[i]!;
+    }
+  }
+  const pool = new RestorePool(repo.keys, columns);
+  const pending = new Set<Promise<void>>();
+  let failure: Error | undefined;
+  const track = (job: Promise<void>, pack: string | undefined): void => {
+    const p: Promise<void> = job
+      .catch((err: unknown) => {
+        failure ??= jobFailure(err, describe, pack, manifest.id);
+      })
+      .finally(() => pending.delete(p));
+    pending.add(p);
+  };
+  try {
+    for (const seg of plan.segments) {
+      await pool.room().catch(() => undefined); // a failure is reported by its job
+      if (failure || pool.failed) break;
+      const pack = toHex(packIds[seg.pack]!);
+      const s = await segmentJob(repo, pool, files, seg, pack, () => describe(seg.files[0]!.file));
+      track(
+        pool.run(s.job).then(() => {
+          bytes += s.bytes;
+          doneFiles += s.whole;
+          for (const i of s.split) {
+            if (--files.remaining[i]! === 0) {
+              track(pool.run({ file: i }).then(() => {
+                doneFiles++;
+                options.onProgress?.({ files: doneFiles, bytes });
+              }), undefined);
+            }
+          }
+          options.onProgress?.({ files: doneFiles, bytes });
+        }),
+        pack,
+      );
+    }
+  while (pending.size) await Promise.race(pending);
+    if (failure ?? pool.failed) throw failure ?? pool.failed;
+  } finally {
+    await pool.close();
+  }
+  // 3. symlinks, last, each in a parent inside the target
+  for (const { name, entry: e } of links) {
+    const abs = join(target, name, e.p);
+    await mkdir(dirname(abs), { recursive: true, mode: 0o700 });
+    const parent = await realpath(dirname(abs));
+    if (!isWithin(target, parent)) throw new UnsafePathError(`refusing symlink ${name}/${e.p}: its folder resolves outside the target`, { path: e.p });
+    await symlink(e.l ?? "", abs);
+    symlinks++;
+  }
+  // 4. folder modes and times, deepest first (writing inside a folder changes its mtime)
+  for (const { abs, entry } of [...dirEntries].sort((a, b) => b.abs.length - a.abs.length)) {
+    const st = await lstat(abs);
+    if (!st.isDirectory()) throw new UnsafePathError(`${abs} is not a folder`, { path: entry.p });
+    await chmod(abs, entry.m & 0o7777);
+    await utimes(abs, entry.mt / 1000, entry.mt / 1000);
+    await chownIfRoot(abs, entry);
+  }
+  let verified = false;
+  if (options.verify) {
+    for (let i = 0; i < files.count; i++) {
+      const abs = files.abs(i);
+      const h = await sha256File(abs);
+      const want = files.sha256(i);
+      if (h !== want) throw new IntegrityError(`restored ${abs} does not match the snapshot (sha256 ${h}, expected ${want})`, { path: files.path(i), snapshot: manifest.id });
+    }
+    verified = true;
+  }
+  return {
+    snapshot: manifest.id, target, files: files.count, dirs, symlinks, bytes,
+    ...(movedAside ? { movedAside } : {}), verified, durationMs: Math.round(performance.now() - started),
+  };
+}
+
+/** What planning hands to the data phase. */
+interface RestorePlan {
+  readonly target: string;
+  readonly movedAside: string | undefined;
+  readonly files: FileTable;
+  /** The file table's columns, shared with the restore workers. */
+  readonly columns: FileColumns;
+  /** Pack ids by the pack numbers of the files' chunk tables. */
+  readonly packIds: readonly Uint8Array[];
+  readonly dirEntries: readonly { abs: string; entry: ListingEntry }[];
+  readonly links: readonly { name: string; entry: ListingEntry }[];
+  readonly dirs: number;
+}
+
+/**
+ * Steps 0-2 of a restore: checks the snapshot's structure and every listed path, prepares the
+ * target, creates the folders, and plans every file (its chunks' locations in the table). Nothing
+ * it loads (the index, the listings) outlives it.
+ */
+async function planRestore(repo: Repository, manifest: SnapshotManifest, options: RestoreOptions): Promise<RestorePlan> {
   const { index } = await repo.loadIndex();
   // The check reads every listing; restore takes them from it instead of reading them again.
   const listed = new Map<SourceRecord, ListingEntry[]>();
@@ -123,7 +238,6 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
   const target = await realpath(resolve(options.target));
 
   let dirs = 0;
-  let symlinks = 0;
   const files = new FileTable(target, listings.map((l) => l.name), toHex(random(6)));
   const fileEntries: (ListingEntry | undefined)[] = []; // until their chunk ids are read
   const dirEntries: { abs: string; entry: ListingEntry }[] = [];
@@ -189,91 +303,7 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
   }
   fileEntries.length = 0;
   made.clear();
-  const plan = planSegments(files, SEGMENT_BYTES);
-  let bytes = 0;
-  let doneFiles = 0;
-  const describe = (i: number): string => `snapshot ${manifest.id}, file ${files.path(i)}`;
-  for (let i = 0; i < files.count; i++) {
-    if (files.table(i).length === 0) {
-      const h = files.sha256(i);
-      if (h !== undefined && h !== EMPTY_SHA256) throw new IntegrityError(`${describe(i)}: empty, but the listing says sha256 ${h}`, { path: files.path(i), snapshot: manifest.id });
-      writeEmptySync(files.temp(i), files.abs(i), files.metadata(i), files.isDatabase(i));
-      doneFiles++;
-    } else if (!plan.whole[i]) {
-      closeSync(openSync(files.temp(i), CREATE, 0o600)); // its segments write into it
-      files.remaining[i] = plan.segmentsPerFile[i]!;
-    }
-  }
-  const pool = new RestorePool(repo.keys, files.share());
-  const pending = new Set<Promise<void>>();
-  let failure: Error | undefined;
-  const track = (job: Promise<void>, pack: string | undefined): void => {
-    const p: Promise<void> = job
-      .catch((err: unknown) => {
-        failure ??= jobFailure(err, describe, pack, manifest.id);
-      })
-      .finally(() => pending.delete(p));
-    pending.add(p);
-  };
-  try {
-    for (const seg of plan.segments) {
-      await pool.room().catch(() => undefined); // a failure is reported by its job
-      if (failure || pool.failed) break;
-      const pack = toHex(packIds[seg.pack]!);
-      const s = await segmentJob(repo, pool, files, seg, pack, () => describe(seg.files[0]!.file));
-      track(
-        pool.run(s.job).then(() => {
-          bytes += s.bytes;
-          doneFiles += s.whole;
-          for (const i of s.split) {
-            if (--files.remaining[i]! === 0) {
-              track(pool.run({ file: i }).then(() => {
-                doneFiles++;
-                options.onProgress?.({ files: doneFiles, bytes });
-              }), undefined);
-            }
-          }
-          options.onProgress?.({ files: doneFiles, bytes });
-        }),
-        pack,
-      );
-    }
-  while (pending.size) await Promise.race(pending);
-    if (failure ?? pool.failed) throw failure ?? pool.failed;
-  } finally {
-    await pool.close();
-  }
-  // 3. symlinks, last, each in a parent inside the target
-  for (const { name, entry: e } of links) {
-    const abs = join(target, name, e.p);
-    await mkdir(dirname(abs), { recursive: true, mode: 0o700 });
-    const parent = await realpath(dirname(abs));
-    if (!isWithin(target, parent)) throw new UnsafePathError(`refusing symlink ${name}/${e.p}: its folder resolves outside the target`, { path: e.p });
-    await symlink(e.l ?? "", abs);
-    symlinks++;
-  }
-  // 4. folder modes and times, deepest first (writing inside a folder changes its mtime)
-  for (const { abs, entry } of dirEntries.sort((a, b) => b.abs.length - a.abs.length)) {
-    const st = await lstat(abs);
-    if (!st.isDirectory()) throw new UnsafePathError(`${abs} is not a folder`, { path: entry.p });
-    await chmod(abs, entry.m & 0o7777);
-    await utimes(abs, entry.mt / 1000, entry.mt / 1000);
-    await chownIfRoot(abs, entry);
-  }
-  let verified = false;
-  if (options.verify) {
-    for (let i = 0; i < files.count; i++) {
-      const abs = files.abs(i);
-      const h = await sha256File(abs);
-      const want = files.sha256(i);
-      if (h !== want) throw new IntegrityError(`restored ${abs} does not match the snapshot (sha256 ${h}, expected ${want})`, { path: files.path(i), snapshot: manifest.id });
-    }
-    verified = true;
-  }
-  return {
-    snapshot: manifest.id, target, files: files.count, dirs, symlinks, bytes,
-    ...(movedAside ? { movedAside } : {}), verified, durationMs: Math.round(performance.now() - started),
-  };
+  return { target, movedAside, files, columns: files.freeze(), packIds, dirEntries, links, dirs };
 }
 
 /** Creates an empty file under its temporary name `temp`, sets mode, times and owner, and renames it to `abs`. */
