@@ -5,6 +5,8 @@ var __webpack_exports__ = {};
 const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: external "node:v8"
 const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
 ;// CONCATENATED MODULE: external "node:vm"
@@ -25,8 +27,9 @@ const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
  * name), checked against the listing's SHA-256, given mode, times and owner,
  * and renamed into place; chunks of files spread over several packs go into
  * temporary files the main thread created, and a `finish` job completes those
- * once every chunk is written. The main thread decides every path; the worker
- * never creates a folder or a symlink. The pool's test restores through this
+ * once every chunk is written. Every path comes from the file table the main
+ * thread checked and shared (FileColumns); the worker never creates a folder
+ * or a symlink. The pool's test restores through this
  * worker and compares with data sealed by `encodeFrame`, so the two cannot
  * drift apart.
  *
@@ -34,6 +37,7 @@ const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
  * vitest, as this `.ts` file through Node 24's type stripping: so it stays
  * erasable TypeScript and imports only `node:` modules at run time.
  */
+
 
 
 
@@ -148,26 +152,42 @@ function io(file, what, fn) {
         throw f;
     }
 }
-function setMeta(fd, f, meta) {
-    io(f, `set mode/times of ${meta.abs}`, () => {
-        (0,external_node_fs_namespaceObject.fchmodSync)(fd, meta.mode);
-        (0,external_node_fs_namespaceObject.futimesSync)(fd, meta.mtime, meta.mtime);
+const cols = init.files;
+/** Where file `i` ends up (as FileTable.abs). */
+function absPath(i) {
+    const from = i === 0 ? 0 : cols.pathEnd[i - 1];
+    const path = Buffer.from(cols.paths.buffer, cols.paths.byteOffset + from, cols.pathEnd[i] - from).toString("utf8");
+    return (0,external_node_path_namespaceObject.join)(cols.target, cols.names[cols.source[i]], path);
+}
+/** The temporary name file `i` is written under, beside `abs` (as FileTable.temp). */
+function tempPath(i, abs) {
+    return (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(abs), `.restorable-tmp-${cols.tag}-${i.toString(36)}`);
+}
+function setMeta(fd, f, abs) {
+    io(f, `set mode/times of ${abs}`, () => {
+        (0,external_node_fs_namespaceObject.fchmodSync)(fd, cols.mode[f]);
+        (0,external_node_fs_namespaceObject.futimesSync)(fd, cols.mtime[f] / 1000, cols.mtime[f] / 1000);
         if (init.chown)
-            (0,external_node_fs_namespaceObject.fchownSync)(fd, meta.uid, meta.gid);
+            (0,external_node_fs_namespaceObject.fchownSync)(fd, cols.uid[f], cols.gid[f]);
     });
 }
-function place(f, temp, meta) {
-    io(f, `rename ${temp} to ${meta.abs}`, () => {
-        (0,external_node_fs_namespaceObject.renameSync)(temp, meta.abs);
+function place(f, temp, abs) {
+    io(f, `rename ${temp} to ${abs}`, () => {
+        (0,external_node_fs_namespaceObject.renameSync)(temp, abs);
         // A stale WAL next to a fresh copy would be replayed over it by SQLite.
-        if (meta.dropSidecars)
+        if (cols.database[f])
             for (const s of ["-wal", "-shm", "-journal"])
-                (0,external_node_fs_namespaceObject.rmSync)(meta.abs + s, { force: true });
+                (0,external_node_fs_namespaceObject.rmSync)(abs + s, { force: true });
     });
 }
-function checkHash(f, meta, got) {
-    if (meta.sha256 !== undefined && got !== meta.sha256) {
-        throw new Failure("integrity", `restored content has sha256 ${got}, the listing says ${meta.sha256}`, f);
+/** A SHA-256 to compute for file `f`, when the listing gives one. */
+function hasherFor(f) {
+    return cols.hasSha256[f] ? (0,external_node_crypto_namespaceObject.createHash)("sha256") : undefined;
+}
+function checkHash(f, got) {
+    const want = cols.sha256.subarray(32 * f, 32 * f + 32);
+    if (Buffer.compare(got, want) !== 0) {
+        throw new Failure("integrity", `restored content has sha256 ${got.toString("hex")}, the listing says ${Buffer.from(want).toString("hex")}`, f);
     }
 }
 /**
@@ -195,35 +215,39 @@ function write(job) {
         }
         return d;
     };
-    for (const jf of job.files) {
-        const f = jf.file;
-        const fd = io(f, `open ${jf.temp}`, () => (0,external_node_fs_namespaceObject.openSync)(jf.temp, jf.whole ? CREATE : REOPEN, 0o600));
+    let c = 0; // the next chunk, in `job.chunks` and `job.ids`
+    for (let j = 0; j < job.files.length; j += 3) {
+        const f = job.files[j];
+        const end = c + job.files[j + 1];
+        const whole = job.files[j + 2] === 1;
+        const abs = absPath(f);
+        const temp = tempPath(f, abs);
+        const fd = io(f, `open ${temp}`, () => (0,external_node_fs_namespaceObject.openSync)(temp, whole ? CREATE : REOPEN, 0o600));
         try {
-            const hash = jf.whole?.sha256 !== undefined ? (0,external_node_crypto_namespaceObject.createHash)("sha256") : undefined;
+            const hash = whole ? hasherFor(f) : undefined;
             let parts = [];
             let runStart = -1;
             let runLength = 0;
             const flush = () => {
                 if (parts.length)
-                    io(f, `write ${jf.temp}`, () => (0,external_node_fs_namespaceObject.writevSync)(fd, parts, runStart));
+                    io(f, `write ${temp}`, () => (0,external_node_fs_namespaceObject.writevSync)(fd, parts, runStart));
                 parts = [];
                 runLength = 0;
                 for (const r of retired.splice(0))
                     freeNow(r);
             };
             let expectOffset = 0;
-            for (let k = 0; k < jf.chunks.length; k += 4) {
-                const fi = jf.chunks[k];
-                const inner = jf.chunks[k + 1];
-                const length = jf.chunks[k + 2];
-                const at = jf.chunks[k + 3];
+            for (; c < end; c++) {
+                const fi = job.chunks[4 * c];
+                const inner = job.chunks[4 * c + 1];
+                const length = job.chunks[4 * c + 2];
+                const at = job.chunks[4 * c + 3];
                 const data = frame(fi, f).subarray(inner, inner + length);
-                const n = k / 4;
-                const id = jf.ids.subarray(32 * n, 32 * n + 32);
+                const id = job.ids.subarray(32 * c, 32 * c + 32);
                 if (data.length !== length || Buffer.compare((0,external_node_crypto_namespaceObject.createHmac)("sha256", idKey).update(data).digest(), id) !== 0) {
                     throw new Failure("integrity", `chunk ${Buffer.from(id).toString("hex")} (frame ${fi}) does not match its id`, f);
                 }
-                if (jf.whole) {
+                if (whole) {
                     if (at !== expectOffset)
                         throw new Failure("integrity", `chunk at ${at} out of order (expected ${expectOffset})`, f);
                     expectOffset += length;
@@ -237,17 +261,17 @@ function write(job) {
                 runLength += length;
             }
             flush();
-            if (jf.whole) {
+            if (whole) {
                 if (hash)
-                    checkHash(f, jf.whole, hash.digest("hex"));
-                setMeta(fd, f, jf.whole);
+                    checkHash(f, hash.digest());
+                setMeta(fd, f, abs);
             }
         }
         finally {
             (0,external_node_fs_namespaceObject.closeSync)(fd);
         }
-        if (jf.whole)
-            place(f, jf.temp, jf.whole);
+        if (whole)
+            place(f, temp, abs);
     }
     for (const d of decoded.values())
         freeNow(d);
@@ -256,34 +280,36 @@ function write(job) {
 let block;
 function finish(job) {
     const f = job.file;
-    const fd = io(f, `open ${job.temp}`, () => (0,external_node_fs_namespaceObject.openSync)(job.temp, external_node_fs_namespaceObject.constants.O_RDONLY | external_node_fs_namespaceObject.constants.O_NOFOLLOW));
+    const abs = absPath(f);
+    const temp = tempPath(f, abs);
+    const fd = io(f, `open ${temp}`, () => (0,external_node_fs_namespaceObject.openSync)(temp, external_node_fs_namespaceObject.constants.O_RDONLY | external_node_fs_namespaceObject.constants.O_NOFOLLOW));
     try {
-        if (job.meta.sha256 !== undefined) {
-            const hash = (0,external_node_crypto_namespaceObject.createHash)("sha256");
+        const hash = hasherFor(f);
+        if (hash) {
             const buf = (block ??= Buffer.allocUnsafeSlow(1024 * 1024));
             for (let pos = 0;;) {
-                const n = io(f, `read ${job.temp}`, () => (0,external_node_fs_namespaceObject.readSync)(fd, buf, 0, buf.length, pos));
+                const n = io(f, `read ${temp}`, () => (0,external_node_fs_namespaceObject.readSync)(fd, buf, 0, buf.length, pos));
                 if (n === 0)
                     break;
                 hash.update(buf.subarray(0, n));
                 pos += n;
             }
-            checkHash(f, job.meta, hash.digest("hex"));
+            checkHash(f, hash.digest());
         }
-        setMeta(fd, f, job.meta);
+        setMeta(fd, f, abs);
     }
     finally {
         (0,external_node_fs_namespaceObject.closeSync)(fd);
     }
-    place(f, job.temp, job.meta);
+    place(f, temp, abs);
 }
 external_node_worker_threads_namespaceObject.parentPort.on("message", (job) => {
     let error;
     try {
-        if ("meta" in job)
-            finish(job);
-        else
+        if ("buf" in job)
             write(job);
+        else
+            finish(job);
     }
     catch (err) {
         error = err instanceof Failure
