@@ -13,7 +13,7 @@
  *
  * The in-memory index lives in chunk-index.ts and is re-exported here.
  */
-import { ByteReader, U32_MAX, bytesEqual, getU32, putU32 } from "./bytes.js";
+import { ByteReader, U32_MAX, bytesEqual, freeNow, getU32, putU32 } from "./bytes.js";
 import { packBody, unpackBody } from "./compress.js";
 import { SEAL_OVERHEAD, open, seal, toHex } from "./crypto.js";
 import { IntegrityError } from "./errors.js";
@@ -46,6 +46,9 @@ export interface DecodedIndexFile extends IndexFileContents {
 }
 
 const NAME_RE = /^[\x21-\x2e\x30-\x7e]{1,255}$/;
+const ENTRY_U32_FIELDS = ["frameOffset", "frameLength", "innerOffset", "length"] as const;
+/** Names entry `ei` of pack `pi` in encodeIndexFile's errors (built only for a wrong entry). */
+const entryName = (pi: number, ei: number): string => `packs[${pi}].entries[${ei}]`;
 
 /**
  * Serializes, compresses (zstd) and seals an index file.
@@ -83,12 +86,11 @@ export function encodeIndexFile(encKey: Uint8Array, contents: IndexFileContents)
     let ei = -1;
     for (const e of p.entries) {
       ei++;
-      const where = `packs[${pi}].entries[${ei}]`;
-      if (e.id.length !== 32) throw new RangeError(`encodeIndexFile: ${where}.id must be 32 bytes, got ${e.id.length}`);
-      if (e.kind !== 0 && e.kind !== 1) throw new RangeError(`encodeIndexFile: ${where}.kind must be 0 or 1, got ${String(e.kind)}`);
-      for (const f of ["frameOffset", "frameLength", "innerOffset", "length"] as const) {
+      if (e.id.length !== 32) throw new RangeError(`encodeIndexFile: ${entryName(pi, ei)}.id must be 32 bytes, got ${e.id.length}`);
+      if (e.kind !== 0 && e.kind !== 1) throw new RangeError(`encodeIndexFile: ${entryName(pi, ei)}.kind must be 0 or 1, got ${String(e.kind)}`);
+      for (const f of ENTRY_U32_FIELDS) {
         const v = e[f];
-        if (!Number.isInteger(v) || v < 0 || v > U32_MAX) throw new RangeError(`encodeIndexFile: ${where}.${f} must be a u32, got ${v}`);
+        if (!Number.isInteger(v) || v < 0 || v > U32_MAX) throw new RangeError(`encodeIndexFile: ${entryName(pi, ei)}.${f} must be a u32, got ${v}`);
       }
       body.set(e.id, o);
       body[o + 32] = e.kind;
@@ -106,7 +108,9 @@ export function encodeIndexFile(encKey: Uint8Array, contents: IndexFileContents)
     body[o++] = name.length;
     for (let i = 0; i < name.length; i++) body[o++] = name.charCodeAt(i);
   }
-  return seal(encKey, packBody(body));
+  const packed = packBody(body);
+  if (packed !== body) freeNow(body); // compressed: only the sealed copy is needed now
+  return seal(encKey, packed);
 }
 
 /** Receives an index file's contents as `visitIndexFile` reads them. */

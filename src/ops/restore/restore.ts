@@ -101,6 +101,7 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
   // phase allocates too little on this thread for V8 to schedule a full collection before it ends:
   // collect it now, before the pool's buffers arrive.
   collectGarbage("shrink");
+  // 2 (continued). files: decoded, checked and written by the restore pool, a segment of a pack per job
   let symlinks = 0;
   let bytes = 0;
   let doneFiles = 0;
@@ -150,7 +151,7 @@ export async function restore(repo: Repository, manifest: SnapshotManifest, opti
         pack,
       );
     }
-  while (pending.size) await Promise.race(pending);
+    while (pending.size) await Promise.race(pending);
     if (failure ?? pool.failed) throw failure ?? pool.failed;
   } finally {
     await pool.close();
@@ -265,7 +266,7 @@ async function planRestore(repo: Repository, manifest: SnapshotManifest, options
   // The listings were read for the structure check; restore holds only what it needs from here on.
   listings.length = 0;
   listed.clear();
-  // 2. files: planned here, decoded, checked and written by the restore pool, a segment of a pack per job
+  // 2. files: planned here (their chunks' packs and frames); restore() writes them
   const packs = new Map<Uint8Array, number>(); // the index hands out one array per pack
   const packIds: Uint8Array[] = [];
   for (let i = 0; i < files.count; i++) {
