@@ -7,13 +7,32 @@
  * were most of the main thread's work.
  */
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import { freeNow } from "../core/bytes.js";
 import { ZSTD_LEVEL } from "../core/compress.js";
 import type { FrameEncoder } from "../core/pack.js";
 import { workerExecArgv } from "../sources/sqlite-capture.js";
 import { findWorkerUrl } from "../sources/worker-url.js";
-import type { FrameReply, FrameRequest, ReadReply, ReadRequest } from "./frame-worker.js";
+import type { FrameReply, FrameRequest, HashReply, HashRequest, ReadReply, ReadRequest } from "./frame-worker.js";
+
+type Request = FrameRequest | ReadRequest | HashRequest;
+type Reply = FrameReply | ReadReply | HashReply;
+
+/**
+ * A large file's hashing, off the main thread (FramePool.hashStream): its blocks go, in order, to one
+ * worker, which serves them ahead of its queued frames and returns each block with the chunk ids of
+ * its fixed-size pieces, keeping the file's running SHA-256.
+ */
+export interface HashStream {
+  /**
+   * Hashes the next `block` (transferred: use the returned one) cut in pieces of `chunk` bytes, the
+   * last one maybe shorter. @returns the block and its pieces' ids (32 bytes each, in order).
+   * @throws Error when a worker failed.
+   */
+  block(block: Uint8Array, chunk: number): Promise<{ block: Uint8Array; ids: Uint8Array }>;
+  /** Ends the stream. @returns the SHA-256 of every block, hex. */
+  finish(): Promise<string>;
+}
 
 function workerUrl(): URL {
   return findWorkerUrl(import.meta.url, "frame-worker");
@@ -29,7 +48,7 @@ const FRAME_BUFFER_BYTES = 128 * 1024 + 64;
 const MAX_SPARE = 32;
 
 interface Job {
-  resolve: (reply: FrameReply | ReadReply) => void;
+  resolve: (reply: Reply) => void;
   reject: (err: Error) => void;
   /** Frame plaintext bytes (0 for a read job). */
   plainBytes: number;
@@ -37,6 +56,9 @@ interface Job {
 
 export class FramePool {
   private readonly workers: Worker[];
+  /** Per worker, the main thread's end of its hash port (hash requests skip the worker's frame queue). */
+  private readonly hashPorts: MessagePort[];
+  private streams = 0;
   private readonly jobs = new Map<number, Job>();
   private readonly waiters: (() => void)[] = [];
   private nextId = 0;
@@ -51,12 +73,17 @@ export class FramePool {
    */
   constructor(encKey: Uint8Array, size = Math.min(8, availableParallelism()), idKey?: Uint8Array) {
     const url = workerUrl();
-    const workerData = { key: encKey.slice().buffer, level: ZSTD_LEVEL, ...(idKey ? { idKey: idKey.slice().buffer } : {}) };
+    const shared = { key: encKey.slice().buffer, level: ZSTD_LEVEL, ...(idKey ? { idKey: idKey.slice().buffer } : {}) };
+    this.hashPorts = [];
     this.workers = Array.from({ length: Math.max(1, size) }, () => {
-      const w = new Worker(url, { workerData, execArgv: workerExecArgv(process.execArgv) });
-      w.on("message", (reply: FrameReply) => this.settle(reply));
+      const { port1, port2 } = new MessageChannel();
+      const w = new Worker(url, { workerData: { ...shared, hashPort: port2 }, transferList: [port2], execArgv: workerExecArgv(process.execArgv) });
+      w.on("message", (reply: Reply) => this.settle(reply));
       w.on("error", (err) => this.fail(err));
       w.unref();
+      port1.on("message", (reply: Reply) => this.settle(reply));
+      port1.unref();
+      this.hashPorts.push(port1);
       return w;
     });
   }
@@ -119,16 +146,32 @@ export class FramePool {
     return (await this.submit((id) => ({ id, read: { paths, sizes, ...(buffer ? { buffer } : {}) } }) satisfies ReadRequest, buffer ? [buffer] : [])) as ReadReply;
   }
 
-  /** Sends one job to the next worker; `plainBytes` counts in `inFlightBytes` until it settles. */
-  private submit(message: (id: number) => FrameRequest | ReadRequest, transfer: ArrayBuffer[], plainBytes = 0): Promise<FrameReply | ReadReply> {
+  /**
+   * Starts hashing a large file off the main thread (see HashStream); the pool needs the id key.
+   * Streams are spread over the workers; a stream's requests all go to one, so they run in order.
+   */
+  hashStream(): HashStream {
+    const port = this.hashPorts[this.streams % this.hashPorts.length]!;
+    const stream = this.streams++;
+    return {
+      block: async (block, chunk) => {
+        const reply = (await this.submit((id) => ({ id, hash: { stream, block, chunk } }) satisfies HashRequest, [block.buffer as ArrayBuffer], 0, port)) as HashReply;
+        return { block: reply.block!, ids: reply.ids! };
+      },
+      finish: async () => ((await this.submit((id) => ({ id, hash: { stream, finish: true } }) satisfies HashRequest, [], 0, port)) as HashReply).sha256!,
+    };
+  }
+
+  /** Sends one job to `port` (a hash port), else the next worker in turn; `plainBytes` counts in `inFlightBytes` until it settles. */
+  private submit(message: (id: number) => Request, transfer: ArrayBuffer[], plainBytes = 0, port?: MessagePort): Promise<Reply> {
     return new Promise((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       const id = this.nextId++;
       this.jobs.set(id, { resolve, reject, plainBytes });
       this.plainInFlight += plainBytes;
-      if (this.jobs.size === 1) this.workers.forEach((w) => w.ref()); // keep the process alive while work is pending
-      const w = this.workers[this.turn++ % this.workers.length]!;
-      w.postMessage(message(id), transfer);
+      if (this.jobs.size === 1) this.keepAlive(true); // keep the process alive while work is pending
+      const to = port ?? this.workers[this.turn++ % this.workers.length]!;
+      to.postMessage(message(id), transfer);
     });
   }
 
@@ -141,14 +184,22 @@ export class FramePool {
     if (this.failure) throw this.failure;
   }
 
-  private settle(reply: FrameReply | ReadReply): void {
+  /** Keeps the process alive while work is pending (workers and hash ports), or lets it exit. */
+  private keepAlive(on: boolean): void {
+    for (const x of [...this.workers, ...this.hashPorts]) {
+      if (on) x.ref();
+      else x.unref();
+    }
+  }
+
+  private settle(reply: Reply): void {
     const job = this.jobs.get(reply.id);
     if (!job) return;
     this.jobs.delete(reply.id);
     this.plainInFlight -= job.plainBytes;
-    if ("sealed" in reply || "data" in reply) job.resolve(reply);
-    else job.reject(new Error(`frame worker failed: ${reply.error ?? "unknown error"}`));
-    if (this.jobs.size === 0) this.workers.forEach((w) => w.unref());
+    if ("error" in reply && reply.error !== undefined) job.reject(new Error(`frame worker failed: ${reply.error}`));
+    else job.resolve(reply);
+    if (this.jobs.size === 0) this.keepAlive(false);
     this.waiters.splice(0).forEach((r) => r());
   }
 
@@ -162,6 +213,7 @@ export class FramePool {
 
   /** Stops the workers. */
   async close(): Promise<void> {
+    for (const p of this.hashPorts) p.close();
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

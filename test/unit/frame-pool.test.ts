@@ -100,10 +100,38 @@ describe("frame pool reading files", () => {
     }
   });
 
+  it("hashes streams while frames are queued: ids of fixed pieces as Repository.chunkId, the running SHA-256, blocks handed back", async () => {
+    const { createHash } = await import("node:crypto");
+    const { hmac } = await import("../../src/core/crypto.js");
+    const chunk = 4096;
+    const file = (n: number): Buffer[] => [randomBytes(3 * chunk), randomBytes(3 * chunk), randomBytes(chunk + 100 + n)]; // the last piece is short
+    const a = file(0);
+    const b = file(7);
+    // Frames queued on the workers, and two streams at once with their blocks interleaved: each
+    // stream keeps its own SHA-256 and order.
+    const frames = Array.from({ length: 12 }, () => pool.encode(new Uint8Array(randomBytes(64 * 1024))));
+    const sa = pool.hashStream();
+    const sb = pool.hashStream();
+    const replies = await Promise.all(a.flatMap((block, i) => [sa.block(new Uint8Array(block), chunk), sb.block(new Uint8Array(b[i]!), chunk)]));
+    const [shaA, shaB] = await Promise.all([sa.finish(), sb.finish()]);
+    await Promise.all(frames);
+    expect(shaA).toBe(createHash("sha256").update(Buffer.concat(a)).digest("hex"));
+    expect(shaB).toBe(createHash("sha256").update(Buffer.concat(b)).digest("hex"));
+    replies.forEach((r, j) => {
+      const sent = (j % 2 === 0 ? a : b)[j >> 1]!;
+      expect(Buffer.compare(r.block, sent)).toBe(0);
+      expect(r.ids.length).toBe(32 * Math.ceil(sent.length / chunk));
+      for (let k = 0; k * chunk < sent.length; k++) {
+        expect(Buffer.compare(r.ids.subarray(32 * k, 32 * k + 32), hmac(idKey, sent.subarray(k * chunk, (k + 1) * chunk)))).toBe(0);
+      }
+    });
+  });
+
   it("refuses to read without an id key", async () => {
     const plain = new FramePool(encKey, 1);
     try {
       await expect(plain.readFiles(["/etc/hostname"], [1])).rejects.toThrow(/without an id key/);
+      await expect(plain.hashStream().block(new Uint8Array(10), 4)).rejects.toThrow(/without an id key/);
     } finally {
       await plain.close();
     }

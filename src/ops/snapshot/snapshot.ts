@@ -101,7 +101,7 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
     pool = new FramePool(repo.keys.encKey, undefined, repo.keys.idKey);
     const sink = new PackSink(repo, index, pool);
     const reader = new ChunkReader(repo, index);
-    const storer = new FileStorer(sink, makeGearTable(repo.keys.gearSeed));
+    const storer = new FileStorer(sink, makeGearTable(repo.keys.gearSeed), pool);
     const time = options.time ?? new Date();
     const totals = { files: 0, dirs: 0, symlinks: 0, bytes: 0, bytesRead: 0 };
     const records: SourceRecord[] = [];
