@@ -4,7 +4,8 @@
  * runs on every core while the main thread reads, cuts and hashes. The same
  * workers also read and hash batches of small files (`readFiles`): on a tree
  * of 58,000 small files the open/read/close and the two hashes of each file
- * were most of the main thread's work.
+ * were most of the main thread's work. And they hash the blocks of files cut
+ * in fixed chunks (`hashStream`: SQLite databases), served ahead of frames.
  */
 import { availableParallelism } from "node:os";
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
