@@ -52,6 +52,10 @@ function freeNow(view) {
 const key = new Uint8Array(external_node_worker_threads_namespaceObject.workerData.key);
 const idKey = external_node_worker_threads_namespaceObject.workerData.idKey ? new Uint8Array(external_node_worker_threads_namespaceObject.workerData.idKey) : undefined;
 const level = external_node_worker_threads_namespaceObject.workerData.level;
+/** The chunk id of `data`: HMAC-SHA-256 under the id key, as `Repository.chunkId` computes it. */
+function chunkIdOf(key, data) {
+    return (0,external_node_crypto_namespaceObject.createHmac)("sha256", key).update(data).digest();
+}
 /** Reads each file with blocking calls (one more byte than its size, to see growth) and hashes it. */
 function readBatch(paths, sizes, buffer) {
     let total = 0;
@@ -74,7 +78,7 @@ function readBatch(paths, sizes, buffer) {
                 return;
             }
             const content = data.subarray(at, at + len);
-            const chunkId = len > 0 && idKey ? new Uint8Array((0,external_node_crypto_namespaceObject.createHmac)("sha256", idKey).update(content).digest()) : undefined;
+            const chunkId = len > 0 && idKey ? new Uint8Array(chunkIdOf(idKey, content)) : undefined;
             files.push({ offset: at, length: len, sha256: (0,external_node_crypto_namespaceObject.createHash)("sha256").update(content).digest("hex"), ...(chunkId ? { chunkId } : {}) });
             at += len;
         }
@@ -106,7 +110,7 @@ function hashBlock(req) {
     hash.update(block);
     const ids = new Uint8Array(32 * Math.ceil(block.length / chunk));
     for (let off = 0, k = 0; off < block.length; off += chunk, k += 32) {
-        ids.set((0,external_node_crypto_namespaceObject.createHmac)("sha256", idKey).update(block.subarray(off, Math.min(off + chunk, block.length))).digest(), k);
+        ids.set(chunkIdOf(idKey, block.subarray(off, Math.min(off + chunk, block.length))), k);
     }
     return { block, ids };
 }

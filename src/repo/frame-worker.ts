@@ -96,6 +96,11 @@ const key = new Uint8Array(workerData.key as ArrayBuffer);
 const idKey = workerData.idKey ? new Uint8Array(workerData.idKey as ArrayBuffer) : undefined;
 const level = workerData.level as number;
 
+/** The chunk id of `data`: HMAC-SHA-256 under the id key, as `Repository.chunkId` computes it. */
+function chunkIdOf(key: Uint8Array, data: Uint8Array): Buffer {
+  return createHmac("sha256", key).update(data).digest();
+}
+
 /** Reads each file with blocking calls (one more byte than its size, to see growth) and hashes it. */
 function readBatch(paths: readonly string[], sizes: readonly number[], buffer: ArrayBuffer | undefined): { data: Uint8Array; files: ReadResult[] } {
   let total = 0;
@@ -116,7 +121,7 @@ function readBatch(paths: readonly string[], sizes: readonly number[], buffer: A
         return;
       }
       const content = data.subarray(at, at + len);
-      const chunkId = len > 0 && idKey ? new Uint8Array(createHmac("sha256", idKey).update(content).digest()) : undefined;
+      const chunkId = len > 0 && idKey ? new Uint8Array(chunkIdOf(idKey, content)) : undefined;
       files.push({ offset: at, length: len, sha256: createHash("sha256").update(content).digest("hex"), ...(chunkId ? { chunkId } : {}) });
       at += len;
     } catch (err) {
@@ -145,7 +150,7 @@ function hashBlock(req: HashRequest["hash"]): { block?: Uint8Array; ids?: Uint8A
   hash.update(block);
   const ids = new Uint8Array(32 * Math.ceil(block.length / chunk));
   for (let off = 0, k = 0; off < block.length; off += chunk, k += 32) {
-    ids.set(createHmac("sha256", idKey).update(block.subarray(off, Math.min(off + chunk, block.length))).digest(), k);
+    ids.set(chunkIdOf(idKey, block.subarray(off, Math.min(off + chunk, block.length))), k);
   }
   return { block, ids };
 }
