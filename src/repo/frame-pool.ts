@@ -6,6 +6,8 @@
  * of 58,000 small files the open/read/close and the two hashes of each file
  * were most of the main thread's work. And they hash the blocks of files cut
  * in fixed chunks (`hashStream`: SQLite databases), served ahead of frames.
+ * The workers run 10 nice steps below the thread that made the pool, so they
+ * do not preempt the main thread, the snapshot's critical path (frame-worker.ts).
  */
 import { availableParallelism } from "node:os";
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";

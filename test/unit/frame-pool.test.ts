@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { readFileSync, readdirSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { random } from "../../src/core/crypto.js";
 import { PackBuilder, decodeFrame, decodePack } from "../../src/core/pack.js";
@@ -18,6 +19,22 @@ describe("frame pool", () => {
     }
     // Compressible data is stored compressed.
     expect((await pool.encode(text.slice())).length).toBeLessThan(text.length / 10);
+  });
+
+  it.runIf(process.platform === "linux")("runs its workers 10 nice steps below the thread that made it, so they do not preempt the main thread", async () => {
+    const niceOf = (stat: string): number => Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+    const mine = niceOf(readFileSync("/proc/thread-self/stat", "utf8"));
+    const own = new FramePool(key, 2);
+    try {
+      await Promise.all([own.encode(new Uint8Array(10)), own.encode(new Uint8Array(10))]); // both workers running
+      const lowered = readdirSync("/proc/self/task").filter((tid) => {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+        return stat.includes("(WorkerThread)") && niceOf(stat) === Math.min(19, mine + 10);
+      });
+      expect(lowered.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await own.close();
+    }
   });
 
   it("recycles frame memory once the builder has copied each frame (sealed frames written in place)", async () => {
