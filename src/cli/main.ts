@@ -10,5 +10,13 @@ const interrupts = (handler: (signal: string) => void): (() => void) => {
 };
 
 const code = await run(process.argv.slice(2), { env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr, interrupts });
-// Let stdout drain (it may be a pipe) before exiting; open sockets or timers must not keep the process alive.
-process.stdout.write("", () => process.exit(code));
+process.exitCode = code;
+/**
+ * The process ends when its event loop does (every command closes what it opened), not with process.exit():
+ * that tears V8's platform down without the isolate, and a background compile job parked waiting for a
+ * garbage collection then never returns. A `restore --verify` of our CLI test hung that way at exit, under
+ * load, its main thread joining a V8 worker parked in CollectionBarrier::AwaitCollectionBackground
+ * (nodejs/node#54918). Should anything still hold the loop open, the process exits anyway after this long (ms).
+ */
+const EXIT_GRACE_MS = 3000;
+setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
