@@ -99,27 +99,33 @@ export class PackSink {
    * (a database brings 118,000): returns undefined when the chunk was taken (copied) at once, else
    * a promise to await before the next call and before reusing `data` (backpressure from the frame
    * encoders, or a full pack being sealed).
+   * Several producers may offer at once (a database stored while the walk goes on), each awaiting its
+   * own promises: a chunk is looked up again after any wait, so one that another producer placed
+   * meanwhile is not stored twice.
    * @throws whatever a failed pack upload threw.
    */
   offer(id: Uint8Array, data: Uint8Array, kind: ChunkKind): Promise<void> | undefined {
     if (this.failure) throw this.failure;
     this.stats.chunksTotal++;
-    // The caller awaits what this returns before offering the next chunk, so a chunk cannot be
-    // offered again before `place` has recorded it.
     if (this.has(id)) return undefined;
     // Backpressure: do not run ahead of the frame encoders by more than a few frames each, nor by more
     // than FRAME_BYTES_AHEAD (a CDC chunk of up to 4 MiB is a frame of its own: 16 of those in flight
     // held 44 MB of a D1 snapshot's peak).
     if (this.pool && (this.pool.inFlight >= 16 || this.pool.inFlightBytes >= FRAME_BYTES_AHEAD)) {
-      return this.pool.below(8, FRAME_BYTES_AHEAD / 2).then(() => this.place(id, data, kind));
+      return this.pool.below(8, FRAME_BYTES_AHEAD / 2).then(() => this.placeNew(id, data, kind));
     }
     return this.place(id, data, kind);
+  }
+
+  /** `place` after a wait: another producer may have placed the chunk meanwhile. */
+  private placeNew(id: Uint8Array, data: Uint8Array, kind: ChunkKind): Promise<void> | undefined {
+    return this.has(id) ? undefined : this.place(id, data, kind);
   }
 
   private place(id: Uint8Array, data: Uint8Array, kind: ChunkKind): Promise<void> | undefined {
     // A chunk that would take the pack past its target starts the next pack (CDC chunks reach 4 MiB).
     if (this.builder.count > 0 && this.builder.size + data.length > this.builder.packTarget) {
-      return this.sealPack().then(() => this.place(id, data, kind));
+      return this.sealPack().then(() => this.placeNew(id, data, kind));
     }
     this.builder.add(id, kind, data);
     this.unindexed[this.unindexed.length - 1]!.add(id, NO_PACK, NO_FIELDS);
@@ -141,6 +147,7 @@ export class PackSink {
     this.builder = this.newBuilder();
     const ids = this.unindexed[this.unindexed.length - 1]!;
     this.unindexed.push(new ChunkIndex());
+    // Each waiter checks again when it resumes: the first adds its upload before the next one looks.
     while (this.uploads.size >= this.uploadConcurrency) await Promise.race(this.uploads);
     if (this.failure) throw this.failure;
     const task: Promise<void> = (async () => {
@@ -178,6 +185,11 @@ export class PackSink {
     const { name, bytes } = await this.repo.writeIndexFile(this.written);
     this.stats.bytesAdded += bytes;
     return { indexFile: name, indexBytes: bytes };
+  }
+
+  /** Makes every later `offer` throw `reason`: a failed snapshot stops the database it stores alongside the walk. */
+  cancel(reason: unknown): void {
+    this.failure ??= reason;
   }
 
   /** Waits for uploads in flight (after a failure elsewhere), ignoring their errors. */

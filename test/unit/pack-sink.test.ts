@@ -60,4 +60,54 @@ describe("PackSink", () => {
       expect(file.packs.reduce((n, p) => n + p.entries.length, 0)).toBe(120);
     });
   }
+
+  it("takes chunks from two producers at once: each chunk stored once, one upload at a time", async () => {
+    const store = new MemoryStore();
+    const repo = await Repository.init(store, { kind: "password", password: "pw" }, { scryptN: 1024, packTarget: PACK_TARGET });
+    const pool = new FramePool(repo.keys.encKey, 2);
+    pools.push(pool);
+    // Uploads are slow and counted, so both producers fill packs while one uploads.
+    let uploading = 0;
+    let mostAtOnce = 0;
+    const put = store.put.bind(store);
+    store.put = async (...args: Parameters<MemoryStore["put"]>) => {
+      mostAtOnce = Math.max(mostAtOnce, ++uploading);
+      await new Promise((r) => setTimeout(r, 20));
+      try {
+        return await put(...args);
+      } finally {
+        uploading--;
+      }
+    };
+    const sink = new PackSink(repo, new ChunkIndex(), pool);
+    // A third of the chunks are offered by both producers, in step: many offers of a chunk the
+    // other producer placed while this one waited for the encoders or for a pack to close.
+    const shared = Array.from({ length: 100 }, (_, i) => new Uint8Array(randomBytes(20_000 + i)));
+    const own = (n: number) => Array.from({ length: 100 }, (_, i) => new Uint8Array(randomBytes(30_000 + n * 1000 + i)));
+    const produce = async (chunks: Uint8Array[]) => {
+      for (const c of chunks) {
+        const wait = sink.offer(sink.chunkId(c), c, 0);
+        if (wait) await wait;
+      }
+    };
+    const a = [...shared, ...own(1)];
+    const b = [...shared, ...own(2)];
+    await Promise.all([produce(a), produce(b)]);
+    const { indexFile } = await sink.finish();
+    expect(sink.stats.chunksTotal).toBe(400);
+    expect(sink.stats.chunksNew).toBe(300);
+    expect(mostAtOnce).toBe(1);
+    const stored = new Set<string>();
+    for (const o of await store.list(DATA_PREFIX)) {
+      const bytes = await store.get(o.key);
+      for (const { entry } of readPackChunks(repo.keys.encKey, bytes, decodePack(repo.keys.encKey, bytes))) {
+        const hex = toHex(entry.id);
+        expect(stored.has(hex), `chunk ${hex} stored twice`).toBe(false);
+        stored.add(hex);
+      }
+    }
+    expect(stored.size).toBe(300);
+    const file = await repo.readIndexFile(indexFile!);
+    expect(file.packs.reduce((n, p) => n + p.entries.length, 0)).toBe(300);
+  });
 });
