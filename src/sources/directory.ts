@@ -29,6 +29,16 @@ export interface WalkOptions {
   readonly sqlite: "auto" | "never";
   /** Existing folder for the SQLite copies; required with `sqlite: "auto"`. Never walked even if inside the root. */
   readonly tempDir?: string;
+  /**
+   * When databases found with `sqlite: "auto"` are yielded (each is copied in the background while the
+   * walk goes on). "after-walk" (default): after every other entry; the walker deletes each copy when
+   * the caller asks for the next entry. "when-copied": at the walk's next step once its copy is ready
+   * (the rest after the walk); the copy then belongs to the caller, who reads it at its own pace and
+   * MUST call the entry's `release()` when done: that deletes it and lets the next database's copy
+   * start, so there is still one copy on disk at a time. A snapshot stores a database this way while
+   * the walk goes on.
+   */
+  readonly databases?: "after-walk" | "when-copied";
 }
 
 /** Callbacks of {@link walkDirectory}. */
@@ -45,7 +55,7 @@ interface WalkContext {
   readonly tempDir: string | undefined;
   readonly warn: (path: string, message: string) => void;
   readonly signal: AbortSignal | undefined;
-  /** Databases found by a directory walk with `sqlite: "auto"`: captured in the background, yielded last. */
+  /** Databases found by a directory walk with `sqlite: "auto"`: captured in the background (see WalkOptions.databases). */
   readonly databases?: DatabaseQueue;
 }
 
@@ -94,16 +104,23 @@ function byteOrder(a: string, b: string): number {
 /**
  * The databases a directory walk found, in walk order. Each is copied (captureSqlite: the copy and
  * PRAGMA quick_check, about 1.8 s for D1's 481 MB database, on a worker thread) while the walk goes
- * on and the caller stores the other entries, and all are yielded after them: capturing in place
- * kept the whole snapshot waiting. One capture at a time, started once the previous database's copy
- * has been deleted, so at most one copy exists on disk, as before.
+ * on and the caller stores the other entries: capturing in place kept the whole snapshot waiting.
+ * One capture at a time, started once the previous database's copy has been deleted, so at most one
+ * copy exists on disk. Entries come out after the walk (`drain`), or, when the caller releases copies
+ * itself ("when-copied"), also as soon as each copy is ready (`takeReady`).
  */
 class DatabaseQueue {
   private readonly found: Child[] = [];
-  private running: { readonly child: Child; readonly entry: Promise<SourceEntry | undefined> } | undefined;
+  private running: { readonly child: Child; readonly entry: Promise<SourceEntry | undefined>; done: boolean } | undefined;
   private readonly stop = new AbortController();
+  /** "when-copied": a copy handed out and not yet released; resolves on release. */
+  private held: Promise<void> | undefined;
 
-  constructor(private readonly ctx: WalkContext) {}
+  constructor(
+    private readonly ctx: WalkContext,
+    /** True: the caller releases each copy (`release()` on the entry); false: walkDirectory deletes it. */
+    readonly callerReleases: boolean,
+  ) {}
 
   /** A database file was found: queue it, and start its capture when none is running. */
   add(child: Child): void {
@@ -111,19 +128,31 @@ class DatabaseQueue {
     this.startNext();
   }
 
+  /** True when a capture has finished and its entry can be handed out now. */
+  get ready(): boolean {
+    return this.running?.done === true;
+  }
+
+  /** Yields the finished capture's entry, if any (callerReleases only). */
+  async *takeReady(): AsyncGenerator<SourceEntry> {
+    if (!this.ready) return;
+    yield await this.handOut();
+    this.startNext(); // unless the caller holds the copy just handed out
+  }
+
   /** Yields each database's entry (a plain file, with a warning, when SQLite refused it), in the order found. */
   async *drain(): AsyncGenerator<SourceEntry> {
-    this.startNext();
-    while (this.running) {
-      const { child, entry } = this.running;
-      const e = (await entry) ?? plainFileEntry(child.rel, child.abs, child.st);
-      this.running = undefined;
-      yield e; // walkDirectory deletes the copy before asking for the next entry, so the next capture starts after
+    for (;;) {
+      if (this.held) await this.held; // the next capture starts once the caller released the copy
+      this.startNext();
+      if (!this.running) return;
+      yield await this.handOut();
+      // after-walk: walkDirectory deletes the copy before asking for the next entry, so the next capture starts after
       this.startNext();
     }
   }
 
-  /** Stops a capture still running and removes its copy (the walk ended early). */
+  /** Stops a capture still running and removes its copy (the walk ended early). Copies handed out stay the caller's. */
   async close(): Promise<void> {
     this.found.length = 0;
     const running = this.running;
@@ -134,14 +163,36 @@ class DatabaseQueue {
     if (e?.sqlite && e.contentPath) await rm(e.contentPath, { force: true });
   }
 
+  private async handOut(): Promise<SourceEntry> {
+    const { child, entry } = this.running!;
+    const e = (await entry) ?? plainFileEntry(child.rel, child.abs, child.st);
+    this.running = undefined;
+    if (!this.callerReleases || !e.sqlite || !e.contentPath) return e;
+    const copy = e.contentPath;
+    let released: () => void = () => undefined;
+    this.held = new Promise((r) => (released = r));
+    let once: Promise<void> | undefined;
+    const release = (): Promise<void> =>
+      (once ??= rm(copy, { force: true }).finally(() => {
+        this.held = undefined;
+        released();
+        this.startNext();
+      }));
+    return { ...e, release };
+  }
+
   private startNext(): void {
-    if (this.running) return;
+    if (this.running || this.held) return;
     const child = this.found.shift();
     if (!child) return;
     const signal = this.ctx.signal ? AbortSignal.any([this.ctx.signal, this.stop.signal]) : this.stop.signal;
     const entry = tryCaptureEntry({ ...this.ctx, signal }, child);
-    entry.catch(() => undefined); // awaited in order by drain (or close)
-    this.running = { child, entry };
+    const running = { child, entry, done: false };
+    entry.then(
+      () => (running.done = true),
+      () => (running.done = true), // awaited in order by handOut (or close)
+    );
+    this.running = running;
   }
 }
 
@@ -324,13 +375,18 @@ async function* walkTree(
  * yielded, and a database SQLite refuses (not a database, corrupt) is
  * yielded as a plain file with a warning. Databases are yielded after every
  * other entry, in walk order (their folders come in their place): each is
- * copied in the background while the rest of the walk is stored.
+ * copied in the background while the rest of the walk is stored. With
+ * `databases: "when-copied"`, each is yielded as soon as its copy is ready
+ * (after its folders; between two other entries, or after the walk).
  *
- * Temporary copies, one at a time: the walker deletes an entry's copy when
- * the caller asks for the next entry (or ends the iteration), so the caller
- * MUST read `contentPath` completely before calling `next()` again; at most
- * one database copy exists on disk at any time. The caller still owns
- * `tempDir` and removes it at the end.
+ * Temporary copies, one at a time. Default: the walker deletes an entry's
+ * copy when the caller asks for the next entry (or ends the iteration), so
+ * the caller MUST read `contentPath` completely before calling `next()`
+ * again. "when-copied": the caller owns each copy handed out and MUST call
+ * its `release()`; the next copy starts after that. Either way at most one
+ * database copy exists on disk at any time, and a copy not handed out yet is
+ * deleted when the iteration ends. The caller still owns `tempDir` and
+ * removes it at the end.
  *
  * @throws SourceError "source path does not exist: <root>" for a missing
  *   root; SourceError naming the path for an unreadable directory or
@@ -360,7 +416,8 @@ export async function* walkDirectory(root: string, options: WalkOptions, hooks: 
     warn: (path, message) => hooks.onWarning?.({ path, message }),
     signal: hooks.signal,
   };
-  const databases = base.sqlite === "auto" && rootStat.isDirectory() ? new DatabaseQueue(base) : undefined;
+  const callerReleases = options.databases === "when-copied";
+  const databases = base.sqlite === "auto" && rootStat.isDirectory() ? new DatabaseQueue(base, callerReleases) : undefined;
   const ctx: WalkContext = databases ? { ...base, databases } : base;
   const inner: AsyncGenerator<SourceEntry> = rootStat.isDirectory()
     ? (async function* () {
@@ -369,6 +426,17 @@ export async function* walkDirectory(root: string, options: WalkOptions, hooks: 
         if (databases) yield* databases.drain();
       })()
     : singleFile(ctx, absRoot, rootStat);
+  if (callerReleases) {
+    try {
+      for await (const entry of inner) {
+        yield entry;
+        if (databases?.ready) yield* databases.takeReady();
+      }
+    } finally {
+      await databases?.close();
+    }
+    return;
+  }
   let current: SourceEntry | undefined;
   try {
     for await (const entry of inner) {

@@ -53,6 +53,12 @@ export interface SourceEntry {
   readonly sqlite?: SqliteCapture;
   /** True when the content may be reused from the parent snapshot if path/size/mtime/ctime/inode match (never for SQLite). */
   readonly reusable: boolean;
+  /**
+   * Present on a database copy the caller owns (walkDirectory with `databases: "when-copied"`): deletes
+   * the copy and lets the walk copy the next database. Call it once done reading `contentPath`;
+   * calling it again does nothing.
+   */
+  readonly release?: () => Promise<void>;
 }
 
 /** A non-fatal problem found while reading a source (skipped socket, database copied as a plain file...). */

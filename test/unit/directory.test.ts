@@ -2,7 +2,7 @@ import { FileStorer } from "../../src/ops/snapshot/store-file.js";
 import { execFile, execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -204,6 +204,44 @@ describe("walkDirectory", () => {
     }
     expect(readdirSync(temp)).toEqual([]);
   });
+
+  it('hands a database out once copied, mid-walk, with databases: "when-copied"; the next copy starts after release()', async () => {
+    const second = new Database(join(root, "data/b.db"));
+    second.exec("CREATE TABLE u(x); INSERT INTO u VALUES (1)");
+    second.close();
+    mkdirSync(join(root, "data/zz"));
+    for (let i = 0; i < 200; i++) writeFileSync(join(root, `data/zz/f${String(i).padStart(3, "0")}`), "x");
+    const paths: string[] = [];
+    let held: SourceEntry | undefined;
+    const releases: Promise<void>[] = [];
+    for await (const e of walkDirectory(join(root, "data"), { sqlite: "auto", tempDir: temp, databases: "when-copied" })) {
+      paths.push(e.path);
+      if (e.path === "zz/f000") await new Promise((r) => setTimeout(r, 3000)); // app.db's copy is surely ready now
+      if (e.sqlite) {
+        expect(e.release).toBeTypeOf("function");
+        expect(readdirSync(temp)).toEqual([basename(e.contentPath!)]); // one copy at a time
+        // app.db is held while 50 more entries come; later ones are released in the background, as a
+        // snapshot does once it has stored them (the walk waits for that before the next copy).
+        if (e.path === "app.db") held = e;
+        else releases.push(new Promise((r) => setTimeout(r, 10)).then(() => e.release!()));
+      }
+      if (held && paths.length - paths.indexOf(held.path) === 50) {
+        expect(readdirSync(temp)).toHaveLength(1); // b.db waits for app.db's release
+        await held.release!();
+        await held.release!(); // a second call does nothing
+        expect(existsSync(held.contentPath!)).toBe(false);
+        held = undefined;
+      }
+    }
+    await Promise.all(releases);
+    expect(held).toBeUndefined();
+    // app.db comes right after the entry the walk was at when its copy was ready, not after the walk.
+    expect(paths.indexOf("app.db")).toBe(paths.indexOf("zz/f000") + 1);
+    expect(paths.filter((p) => p === "app.db" || p === "b.db")).toEqual(["app.db", "b.db"]);
+    expect(paths.indexOf("b.db")).toBeGreaterThan(paths.indexOf("app.db") + 50);
+    expect(paths).toContain("garbage.db"); // refused by SQLite: a plain file, no copy to release
+    expect(readdirSync(temp)).toEqual([]);
+  }, 20_000);
 
   it("does not walk the temp folder when it lies inside the root", async () => {
     const inner = join(root, "sub", "tmp-copies");

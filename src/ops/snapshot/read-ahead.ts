@@ -10,9 +10,11 @@
  *   earlier ones are chunked, hashed and packed;
  * all handed out in walk order.
  *
- * A SQLite entry points at a temporary copy the walker deletes as soon as
- * the next entry is asked for, so everything queued is handed out first and
- * the database is handed out before the walk goes on.
+ * A SQLite entry points at a temporary copy: everything queued is handed out
+ * first and the database before the walk goes on. The walker deletes the
+ * copy as soon as the next entry is asked for, or, when the caller owns it
+ * (`release`), copies the next database only after its release: held back
+ * here, the walk could wait for it forever.
  */
 import { open } from "node:fs/promises";
 import type { SourceEntry } from "../../sources/types.js";
