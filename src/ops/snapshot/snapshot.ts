@@ -1,30 +1,29 @@
 /**
  * The snapshot use case: pre hook, shared lock, read every source into
- * packs, write the index file, check the lock (fencing), write the manifest
+ * packs (source.ts), write the index file, check the lock (fencing), write the manifest
  * (the commit), check what was written, annotate, post hook.
  * Order of writes: packs -> index -> manifest, so an interruption at any
  * point leaves no visible partial snapshot (docs/format.md, "Commit").
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { SourceError } from "../../core/errors.js";
-import { CDC_DATA, makeGearTable } from "../../core/fastcdc.js";
-import { MANIFEST_FORMAT, typeLetter, type ListingEntry, type SnapshotManifest, type SourceKind, type SourceRecord } from "../../core/manifest.js";
+import { makeGearTable } from "../../core/fastcdc.js";
+import { MANIFEST_FORMAT, type SnapshotManifest, type SourceRecord } from "../../core/manifest.js";
 import { newSnapshotId } from "../../core/snapshot-id.js";
 import { addAnnotation } from "../../repo/annotations.js";
 import { ChunkReader } from "../../repo/chunk-reader.js";
-import { ListingLookup, ListingWriter, encodeChunkList } from "../../repo/listing.js";
 import { RepoLock, type LockTiming } from "../../repo/lock.js";
 import { FramePool } from "../../repo/frame-pool.js";
 import { PackSink } from "../../repo/pack-sink.js";
 import type { Repository } from "../../repo/repository.js";
-import { runCommandSource, runHook, safeEnv, sqliteFileSource, walkDirectory } from "../../sources/index.js";
-import type { SourceEntry, SourceWarning } from "../../sources/types.js";
+import { runHook, safeEnv } from "../../sources/index.js";
+import type { SourceWarning } from "../../sources/types.js";
 import { VERSION } from "../../version.js";
 import { checkStructure } from "../verify/structure.js";
-import { readAhead } from "./read-ahead.js";
+import { originOf, storeSource, type SourceRun } from "./source.js";
 import { FileStorer } from "./store-file.js";
 
 /** One source to read. Paths may be relative to the working directory. */
@@ -101,85 +100,20 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
     pool = new FramePool(repo.keys.encKey, undefined, repo.keys.idKey);
     const sink = new PackSink(repo, index, pool);
     const reader = new ChunkReader(repo, index);
-    const storer = new FileStorer(sink, makeGearTable(repo.keys.gearSeed), pool);
+    const gear = makeGearTable(repo.keys.gearSeed);
+    const run: SourceRun = {
+      sink, reader, pool, tempDir, env, parent, onWarning,
+      idSeed: repo.keys.gearSeed,
+      storer: new FileStorer(sink, gear, pool),
+      dbStorer: new FileStorer(sink, gear, pool),
+      totals: { files: 0, dirs: 0, symlinks: 0, bytes: 0, bytesRead: 0 },
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    };
+    const { totals } = run;
     const time = options.time ?? new Date();
-    const totals = { files: 0, dirs: 0, symlinks: 0, bytes: 0, bytesRead: 0 };
     const records: SourceRecord[] = [];
     try {
-      for (const spec of options.sources) {
-        const parentListing = parent ? await loadParentListing(reader, parent, spec) : undefined;
-        const sourceStarted = Date.now();
-        const listing = new ListingWriter(sink, repo.keys.gearSeed);
-        const databases: SourceRecord["databases"][number][] = [];
-        let bytes = 0;
-        const unchanged = (entry: SourceEntry): ListingEntry | undefined => {
-          const old = entry.reusable ? parentListing?.get(entry.path) : undefined;
-          return old && old.t === "f" && old.s === entry.size && old.mt === entry.mtimeMs && old.ct === entry.ctimeMs && old.i === entry.ino && old.h && refsPresent(sink, old) ? old : undefined;
-        };
-        for await (const { entry, content } of readAhead(readSource(spec, tempDir, env, onWarning), {
-          wanted: (e) => !unchanged(e),
-          // A file up to FastCDC's minimum size is one chunk: a worker can read and hash it whole.
-          batches: { reader: pool, maxFileBytes: CDC_DATA.minSize },
-        })) {
-          const base = {
-            p: entry.path, t: typeLetter(entry.type), m: entry.mode, u: entry.uid, g: entry.gid,
-            mt: entry.mtimeMs, ct: entry.ctimeMs, i: entry.ino, s: entry.size,
-          } as const;
-          if (entry.type === "dir") {
-            totals.dirs++;
-            await listing.add(base);
-          } else if (entry.type === "symlink") {
-            totals.symlinks++;
-            await listing.add({ ...base, l: entry.linkTarget ?? "" });
-          } else {
-            totals.files++;
-            bytes += entry.size;
-            const old = content ? undefined : unchanged(entry);
-            if (old) {
-              await listing.add({ ...base, h: old.h, ...(old.c ? { c: old.c } : {}), ...(old.cl ? { cl: old.cl } : {}) });
-            } else {
-              try {
-                const stored = await storer.store(entry.contentPath ?? "", {
-                  chunking: entry.chunking ?? { mode: "cdc" },
-                  ...(content ? { preloaded: content } : {}),
-                  onBytes: (n) => {
-                    totals.bytesRead += n;
-                  },
-                }).catch((err: unknown) => {
-                  // Deleted between the walk and the read: like a file that vanished during the walk.
-                  if (err instanceof SourceError && err.details.errno === "ENOENT" && !entry.sqlite) return undefined;
-                  throw err;
-                });
-                if (!stored) {
-                  totals.files--;
-                  bytes -= entry.size;
-                  onWarning({ path: entry.path, message: "vanished during the snapshot: not stored" });
-                  continue;
-                }
-                if (!entry.sqlite && stored.sqliteHeader) {
-                  onWarning({ path: entry.path, message: "has a SQLite header but is not a whole number of pages (truncated or not a database): stored as a plain file" });
-                }
-                const chunkList = await encodeChunkList(sink, stored.ids);
-                await listing.add({
-                  ...base, s: stored.size, h: stored.sha256, ...chunkList,
-                  ...(entry.chunking?.mode === "fixed" ? { z: entry.chunking.size } : {}),
-                  ...(entry.sqlite ? { q: entry.sqlite } : {}),
-                });
-                if (entry.sqlite) databases.push({ path: entry.path, capturedAt: entry.sqlite.capturedAt, pageSize: entry.sqlite.pageSize, quickCheck: entry.sqlite.quickCheck });
-              } finally {
-                if (entry.contentPath?.startsWith(tempDir)) await rm(entry.contentPath, { force: true });
-              }
-            }
-            options.onProgress?.({ source: spec.name, path: entry.path, files: totals.files, bytesRead: totals.bytesRead });
-          }
-        }
-        totals.bytes += bytes;
-        records.push({
-          name: spec.name, kind: spec.kind as SourceKind, origin: originOf(spec),
-          listing: await listing.finish(),
-          entries: listing.count, bytes, startedAt: sourceStarted, finishedAt: Date.now(), databases,
-        });
-      }
+      for (const spec of options.sources) records.push(await storeSource(run, spec));
       const { indexFile } = await sink.finish();
       const id = newSnapshotId(time.getTime());
       const manifest: SnapshotManifest = {
@@ -241,25 +175,7 @@ function assertUniqueNames(sources: readonly SourceSpec[]): void {
   }
 }
 
-function originOf(spec: SourceSpec): string {
-  return spec.kind === "command" ? spec.command.join(" ") : resolve(spec.path);
-}
 
-async function* readSource(spec: SourceSpec, tempDir: string, env: Record<string, string>, onWarning: (w: SourceWarning) => void): AsyncGenerator<SourceEntry> {
-  if (spec.kind === "directory") {
-    yield* walkDirectory(resolve(spec.path), {
-      ...(spec.include ? { include: [...spec.include] } : {}),
-      ...(spec.exclude ? { exclude: [...spec.exclude] } : {}),
-      sqlite: spec.sqlite ?? "auto",
-      tempDir,
-    }, { onWarning });
-  } else if (spec.kind === "sqlite") {
-    // A declared database is restored as <target>/<source name>/<its file name>.
-    yield { ...(await sqliteFileSource(resolve(spec.path), tempDir)), path: basename(spec.path) };
-  } else {
-    yield await runCommandSource({ command: [...spec.command], name: spec.filename ?? spec.name, tempDir, env });
-  }
-}
 
 /** The newest snapshot that has a source with the same name, kind and origin as one of ours. */
 async function findParent(repo: Repository, sources: readonly SourceSpec[]): Promise<SnapshotManifest | undefined> {
@@ -271,17 +187,4 @@ async function findParent(repo: Repository, sources: readonly SourceSpec[]): Pro
   return undefined;
 }
 
-async function loadParentListing(reader: ChunkReader, parent: SnapshotManifest, spec: SourceSpec): Promise<ListingLookup | undefined> {
-  const rec = parent.sources.find((r) => r.name === spec.name && r.kind === spec.kind && r.origin === originOf(spec));
-  if (!rec || spec.kind !== "directory") return undefined;
-  // Defensive: a parent whose listing is not indexed is no parent (everything is read again).
-  if (!rec.listing.every((id) => reader.index.has(Buffer.from(id, "hex")))) return undefined;
-  return ListingLookup.read(reader, rec.listing, (e) => e.t === "f");
-}
 
-/** A parent's entry may be reused only when everything it references is still indexed. */
-function refsPresent(sink: PackSink, e: ListingEntry): boolean {
-  for (const id of e.c ?? []) if (!sink.has(Buffer.from(id, "hex"))) return false;
-  for (const id of e.cl ?? []) if (!sink.has(Buffer.from(id, "hex"))) return false;
-  return true;
-}
