@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
@@ -64,7 +64,10 @@ describe("snapshot killed at random points", () => {
     // Small packs, so a run writes many objects and kills land between them.
     const repoDir = join(dir.path, "repo");
     const repo = await Repository.init(new LocalStore(repoDir), { kind: "password", password: "pw" }, { scryptN: 1024, packTarget: 256 * 1024 });
-    const env = { ...process.env, RESTORABLE_REPOSITORY: repoDir, RESTORABLE_PASSWORD: "pw" };
+    // Work folders (database copies) go to a temp folder of this test: killed runs leave theirs there.
+    const tmp = join(dir.path, "tmp");
+    await mkdir(tmp);
+    const env = { ...process.env, RESTORABLE_REPOSITORY: repoDir, RESTORABLE_PASSWORD: "pw", TMPDIR: tmp };
     const args = ["snapshot", data, "--json"];
 
     const mutate = async (): Promise<void> => {
@@ -111,8 +114,12 @@ describe("snapshot killed at random points", () => {
       const result = await restore(repo, m, { target: join(dir.path, "restore", m.id), verify: true });
       expect(result.verified).toBe(true);
     }
-    // The next snapshot needs no unlock, even though killed runs left their locks behind.
+    // The next snapshot needs no unlock, even though killed runs left their locks behind...
+    const workDirs = async (): Promise<string[]> => (await readdir(tmp)).filter((n) => n.startsWith("restorable-"));
+    console.log(`crash test: ${(await workDirs()).length} work folder(s) left by killed runs before the next snapshot`);
     const next = await runSnapshot(env, args);
     expect(next.code, next.stdout).toBe(0);
+    // ...and removed the work folders (with their database copies) that the killed runs left behind.
+    expect(await workDirs()).toEqual([]);
   }, 600_000);
 });

@@ -5,9 +5,8 @@
  * Order of writes: packs -> index -> manifest, so an interruption at any
  * point leaves no visible partial snapshot (docs/format.md, "Commit").
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { hostname, tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
+import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
 import { SourceError } from "../../core/errors.js";
 import { makeGearTable } from "../../core/fastcdc.js";
@@ -23,6 +22,7 @@ import { runHook, safeEnv } from "../../sources/index.js";
 import type { SourceWarning } from "../../sources/types.js";
 import { VERSION } from "../../version.js";
 import { checkStructure } from "../verify/structure.js";
+import { makeWorkDir, sweepWorkDirs } from "../work-dir.js";
 import { originOf, storeSource, type SourceRun } from "./source.js";
 import { FileStorer } from "./store-file.js";
 
@@ -86,7 +86,8 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
       throw err;
     }
   }
-  const tempDir = await mkdtemp(join(tmpdir(), "restorable-snap-"));
+  await sweepWorkDirs(); // database copies a killed snapshot left behind
+  const tempDir = await makeWorkDir("snap");
   let lock: RepoLock | undefined;
   let pool: FramePool | undefined;
   let failure: unknown;

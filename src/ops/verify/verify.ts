@@ -6,8 +6,7 @@
  * annotation on each snapshot checked (unless the store is read-only).
  */
 import { createHash } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { toHex } from "../../core/crypto.js";
@@ -18,6 +17,7 @@ import { ChunkReader } from "../../repo/chunk-reader.js";
 import { fileChunkIds, readListing } from "../../repo/listing.js";
 import type { Repository } from "../../repo/repository.js";
 import { restore } from "../restore/restore.js";
+import { makeWorkDir, sweepWorkDirs } from "../work-dir.js";
 import { readData } from "./read-data.js";
 import { semanticChecks, type SemanticResult } from "./semantic.js";
 import { checkStructure, type Problem } from "./structure.js";
@@ -79,7 +79,8 @@ export async function verify(repo: Repository, manifests: readonly SnapshotManif
     const own = problems.filter((p) => p.snapshot === m.id || (!p.snapshot && !p.path));
     let semantic: SemanticResult[] = [];
     if (options.semantic && !own.some((p) => p.snapshot === m.id)) {
-      const dir = await mkdtemp(join(tmpdir(), "restorable-verify-"));
+      await sweepWorkDirs();
+      const dir = await makeWorkDir("verify");
       try {
         await restore(repo, m, { target: join(dir, "r") });
         semantic = await semanticChecks(join(dir, "r"), m, options.jsonFiles ?? []);
