@@ -222,8 +222,8 @@ const gc = (0,external_node_vm_namespaceObject.runInNewContext)("gc");
 const collect = () => gc({ type: "minor" });
 let sinceGc = 0;
 external_node_worker_threads_namespaceObject.parentPort.on("message", (msg) => {
+    serveHashes();
     if ("read" in msg) {
-        serveHashes();
         try {
             if (!idKey)
                 throw new Error("this pool was started without an id key: it cannot read files");
@@ -235,7 +235,6 @@ external_node_worker_threads_namespaceObject.parentPort.on("message", (msg) => {
         }
         return;
     }
-    serveHashes();
     sinceGc += msg.plain.length;
     if (sinceGc >= GC_EVERY_BYTES) {
         sinceGc = 0;

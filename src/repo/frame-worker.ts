@@ -262,8 +262,8 @@ const collect = (): void => gc({ type: "minor" });
 let sinceGc = 0;
 
 parentPort!.on("message", (msg: FrameRequest | ReadRequest) => {
+  serveHashes();
   if ("read" in msg) {
-    serveHashes();
     try {
       if (!idKey) throw new Error("this pool was started without an id key: it cannot read files");
       const { data, files } = readBatch(msg.read.paths, msg.read.sizes, msg.read.buffer);
@@ -273,7 +273,6 @@ parentPort!.on("message", (msg: FrameRequest | ReadRequest) => {
     }
     return;
   }
-  serveHashes();
   sinceGc += msg.plain.length;
   if (sinceGc >= GC_EVERY_BYTES) {
     sinceGc = 0;

@@ -104,7 +104,7 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
     const gear = makeGearTable(repo.keys.gearSeed);
     const run: SourceRun = {
       sink, reader, pool, tempDir, env, parent, onWarning,
-      idSeed: repo.keys.gearSeed,
+      gearSeed: repo.keys.gearSeed,
       storer: new FileStorer(sink, gear, pool),
       dbStorer: new FileStorer(sink, gear, pool),
       totals: { files: 0, dirs: 0, symlinks: 0, bytes: 0, bytesRead: 0 },
@@ -176,8 +176,6 @@ function assertUniqueNames(sources: readonly SourceSpec[]): void {
   }
 }
 
-
-
 /** The newest snapshot that has a source with the same name, kind and origin as one of ours. */
 async function findParent(repo: Repository, sources: readonly SourceSpec[]): Promise<SnapshotManifest | undefined> {
   const ids = await repo.listSnapshotIds();
@@ -187,5 +185,4 @@ async function findParent(repo: Repository, sources: readonly SourceSpec[]): Pro
   }
   return undefined;
 }
-
 

@@ -42,8 +42,8 @@ export interface SourceRun {
   readonly storer: FileStorer;
   /** Stores the databases a walk hands over, alongside `storer` (one at a time). */
   readonly dbStorer: FileStorer;
-  /** The listing writer's CDC seed (the repository's gear seed). */
-  readonly idSeed: Uint8Array;
+  /** The repository's FastCDC gear seed, for the listing writer. */
+  readonly gearSeed: Uint8Array;
   /** Folder for database copies and command output; the caller removes it. */
   readonly tempDir: string;
   /** Environment of command sources (allow-listed). */
@@ -66,7 +66,7 @@ export async function storeSource(run: SourceRun, spec: SourceSpec): Promise<Sou
   const { sink, totals } = run;
   const parentListing = run.parent ? await loadParentListing(run.reader, run.parent, spec) : undefined;
   const startedAt = Date.now();
-  const listing = new ListingWriter(sink, run.idSeed);
+  const listing = new ListingWriter(sink, run.gearSeed);
   const databases: SourceRecord["databases"][number][] = [];
   /** Listing entries of the databases stored alongside the walk: added after it, where databases always came. */
   const stored: ListingEntry[] = [];

@@ -75,11 +75,11 @@ export async function verify(repo: Repository, manifests: readonly SnapshotManif
     if (report.damagedChunks.size) problems.push(...(await nameDamagedFiles(reader, manifests, report.damagedChunks)));
   }
   const results: VerifyReport["snapshots"][number][] = [];
+  if (options.semantic) await sweepWorkDirs(); // temporary restores a killed verify left behind
   for (const m of manifests) {
     const own = problems.filter((p) => p.snapshot === m.id || (!p.snapshot && !p.path));
     let semantic: SemanticResult[] = [];
     if (options.semantic && !own.some((p) => p.snapshot === m.id)) {
-      await sweepWorkDirs();
       const dir = await makeWorkDir("verify");
       try {
         await restore(repo, m, { target: join(dir, "r") });
