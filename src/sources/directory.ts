@@ -5,8 +5,8 @@
  */
 
 import { randomUUID } from "node:crypto";
-import { lstatSync, type Stats } from "node:fs";
-import { readdir, readlink, rm, stat } from "node:fs/promises";
+import { lstatSync, readdirSync, type Stats } from "node:fs";
+import { readlink, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ConfigError, InterruptedError, SourceError } from "../core/errors.js";
 import { errnoCode, fsSourceError } from "./fs-errors.js";
@@ -143,6 +143,9 @@ class DatabaseQueue {
   /** Yields each database's entry (a plain file, with a warning, when SQLite refused it), in the order found. */
   async *drain(): AsyncGenerator<SourceEntry> {
     for (;;) {
+      // Nothing left to capture: the walk ends now, even while the caller still holds a copy (waiting for its
+      // release here kept the caller's last entries queued until a database was stored: 3.3 s of a D1 snapshot).
+      if (!this.running && this.found.length === 0) return;
       if (this.held) await this.held; // the next capture starts once the caller released the copy
       this.startNext();
       if (!this.running) return;
@@ -211,11 +214,15 @@ async function tryCaptureEntry(ctx: WalkContext, child: Child): Promise<SourceEn
   }
 }
 
-/** Lists and sorts (byte order) the names of a directory's children. */
-async function listNames(ctx: WalkContext, dirAbs: string, dirRel: string): Promise<string[] | undefined> {
+/**
+ * Lists and sorts (byte order) the names of a directory's children, blocking, like statChild: through
+ * fs/promises the walk of D1's tree (3,952 folders) waited 0.78 s for the thread pool, 197 µs per folder,
+ * with nothing else for the main thread to do.
+ */
+function listNames(ctx: WalkContext, dirAbs: string, dirRel: string): string[] | undefined {
   let names: string[];
   try {
-    names = await readdir(dirAbs);
+    names = readdirSync(dirAbs);
   } catch (err) {
     if (errnoCode(err) === "ENOENT") {
       ctx.warn(dirRel, "directory vanished during the walk");
@@ -297,7 +304,7 @@ async function* walkTree(
   ancestorIncluded: boolean,
   pending: Pending[],
 ): AsyncGenerator<SourceEntry> {
-  const names = await listNames(ctx, dirAbs, dirRel);
+  const names = listNames(ctx, dirAbs, dirRel);
   if (!names) return;
   const probe = sqliteProbe(dirAbs);
   async function* flushPending(): AsyncGenerator<SourceEntry> {

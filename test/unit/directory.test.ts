@@ -243,6 +243,31 @@ describe("walkDirectory", () => {
     expect(readdirSync(temp)).toEqual([]);
   }, 20_000);
 
+  it('"when-copied": the walk ends while the caller still holds the last database\'s copy', async () => {
+    const dir = join(root, "one-db");
+    mkdirSync(dir);
+    const db = new Database(join(dir, "a.db"));
+    db.exec("CREATE TABLE t(x); INSERT INTO t VALUES (1)");
+    db.close();
+    for (let i = 0; i < 20; i++) writeFileSync(join(dir, `f${String(i).padStart(2, "0")}`), "x");
+    let held: SourceEntry | undefined;
+    let count = 0;
+    // A snapshot releases a copy once it is stored, which may be after the walk's last entry: the walk
+    // must not wait for that release when no other database is left to copy (it would wait forever here).
+    const walked = (async () => {
+      for await (const e of walkDirectory(dir, { sqlite: "auto", tempDir: temp, databases: "when-copied" })) {
+        count++;
+        if (e.sqlite) held = e;
+      }
+    })();
+    const ended = await Promise.race([walked.then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))]);
+    expect(ended).toBe(true);
+    expect(count).toBe(22); // the root, 20 files, the database
+    expect(existsSync(held!.contentPath!)).toBe(true); // still the caller's
+    await held!.release!();
+    expect(readdirSync(temp)).toEqual([]);
+  }, 20_000);
+
   it("does not walk the temp folder when it lies inside the root", async () => {
     const inner = join(root, "sub", "tmp-copies");
     mkdirSync(inner);
