@@ -5,7 +5,8 @@
  * workers also read and hash batches of small files (`readFiles`): on a tree
  * of 58,000 small files the open/read/close and the two hashes of each file
  * were most of the main thread's work. And they hash the blocks of files cut
- * in fixed chunks (`hashStream`: SQLite databases), served ahead of frames.
+ * in fixed chunks (`hashStream`: SQLite databases). Reads and hashes are
+ * served ahead of frames; frames go to the worker with the fewest jobs.
  * The workers run 10 nice steps below the thread that made the pool, so they
  * do not preempt the main thread, the snapshot's critical path (frame-worker.ts).
  */
@@ -53,18 +54,25 @@ const MAX_SPARE = 32;
 interface Job {
   resolve: (reply: Reply) => void;
   reject: (err: Error) => void;
-  /** Frame plaintext bytes (0 for a read job). */
+  /** Frame plaintext bytes (0 for a read or hash job). */
   plainBytes: number;
+  /** The worker it went to. */
+  worker: number;
+  /** A frame to encode (not a read or a hash). */
+  frame: boolean;
 }
 
 export class FramePool {
   private readonly workers: Worker[];
-  /** Per worker, the main thread's end of its hash port (hash requests skip the worker's frame queue). */
-  private readonly hashPorts: MessagePort[];
+  /** Per worker, the main thread's end of its priority port (reads and hashes skip the worker's frame queue). */
+  private readonly priorityPorts: MessagePort[];
+  /** Per worker, its jobs sent and not settled. */
+  private readonly queued: number[];
   private streams = 0;
   private readonly jobs = new Map<number, Job>();
   private readonly waiters: (() => void)[] = [];
   private nextId = 0;
+  private frames = 0;
   private plainInFlight = 0;
   private turn = 0;
   private failure: Error | undefined;
@@ -77,23 +85,24 @@ export class FramePool {
   constructor(encKey: Uint8Array, size = Math.min(8, availableParallelism()), idKey?: Uint8Array) {
     const url = workerUrl();
     const shared = { key: encKey.slice().buffer, level: ZSTD_LEVEL, ...(idKey ? { idKey: idKey.slice().buffer } : {}) };
-    this.hashPorts = [];
+    this.priorityPorts = [];
     this.workers = Array.from({ length: Math.max(1, size) }, () => {
       const { port1, port2 } = new MessageChannel();
-      const w = new Worker(url, { workerData: { ...shared, hashPort: port2 }, transferList: [port2], execArgv: workerExecArgv(process.execArgv) });
+      const w = new Worker(url, { workerData: { ...shared, priorityPort: port2 }, transferList: [port2], execArgv: workerExecArgv(process.execArgv) });
       w.on("message", (reply: Reply) => this.settle(reply));
       w.on("error", (err) => this.fail(err));
       w.unref();
       port1.on("message", (reply: Reply) => this.settle(reply));
       port1.unref();
-      this.hashPorts.push(port1);
+      this.priorityPorts.push(port1);
       return w;
     });
+    this.queued = this.workers.map(() => 0);
   }
 
-  /** Frames queued or being encoded. */
+  /** Frames queued or being encoded (reads and hashes are not counted: they are served first). */
   get inFlight(): number {
-    return this.jobs.size;
+    return this.frames;
   }
 
   /** Plaintext bytes of the frames queued or being encoded. */
@@ -146,7 +155,8 @@ export class FramePool {
    * @throws Error when the pool has no id key or a worker failed.
    */
   async readFiles(paths: readonly string[], sizes: readonly number[], buffer?: ArrayBuffer): Promise<ReadReply> {
-    return (await this.submit((id) => ({ id, read: { paths, sizes, ...(buffer ? { buffer } : {}) } }) satisfies ReadRequest, buffer ? [buffer] : [])) as ReadReply;
+    const message = (id: number): ReadRequest => ({ id, read: { paths, sizes, ...(buffer ? { buffer } : {}) } });
+    return (await this.submit(message, buffer ? [buffer] : [], 0, this.leastBusy())) as ReadReply;
   }
 
   /**
@@ -154,27 +164,45 @@ export class FramePool {
    * Streams are spread over the workers; a stream's requests all go to one, so they run in order.
    */
   hashStream(): HashStream {
-    const port = this.hashPorts[this.streams % this.hashPorts.length]!;
+    const to = this.streams % this.workers.length;
     const stream = this.streams++;
     return {
       block: async (block, chunk) => {
-        const reply = (await this.submit((id) => ({ id, hash: { stream, block, chunk } }) satisfies HashRequest, [block.buffer as ArrayBuffer], 0, port)) as HashReply;
+        const reply = (await this.submit((id) => ({ id, hash: { stream, block, chunk } }) satisfies HashRequest, [block.buffer as ArrayBuffer], 0, to)) as HashReply;
         return { block: reply.block!, ids: reply.ids! };
       },
-      finish: async () => ((await this.submit((id) => ({ id, hash: { stream, finish: true } }) satisfies HashRequest, [], 0, port)) as HashReply).sha256!,
+      finish: async () => ((await this.submit((id) => ({ id, hash: { stream, finish: true } }) satisfies HashRequest, [], 0, to)) as HashReply).sha256!,
     };
   }
 
-  /** Sends one job to `port` (a hash port), else the next worker in turn; `plainBytes` counts in `inFlightBytes` until it settles. */
-  private submit(message: (id: number) => Request, transfer: ArrayBuffer[], plainBytes = 0, port?: MessagePort): Promise<Reply> {
+  /**
+   * The worker with the fewest jobs sent and not settled (ties in turn). Round robin gave both workers the
+   * same number of frames while one also hashed a database's blocks: in D1 snapshots that one was the
+   * bottleneck and the other idle 40-47 % of the time.
+   */
+  private leastBusy(): number {
+    const n = this.workers.length;
+    let best = this.turn++ % n;
+    for (let k = 0; k < n; k++) if (this.queued[k]! < this.queued[best]!) best = k;
+    return best;
+  }
+
+  /**
+   * Sends one job: without `to`, a frame, to the least busy worker's frame queue; else a read or a hash, on
+   * the priority port of worker `to`. `plainBytes` (a frame's) counts in `inFlightBytes` until it settles.
+   */
+  private submit(message: (id: number) => Request, transfer: ArrayBuffer[], plainBytes: number, to?: number): Promise<Reply> {
     return new Promise((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       const id = this.nextId++;
-      this.jobs.set(id, { resolve, reject, plainBytes });
+      const worker = to ?? this.leastBusy();
+      const frame = to === undefined;
+      this.jobs.set(id, { resolve, reject, plainBytes, worker, frame });
+      this.queued[worker]!++;
+      if (frame) this.frames++;
       this.plainInFlight += plainBytes;
       if (this.jobs.size === 1) this.keepAlive(true); // keep the process alive while work is pending
-      const to = port ?? this.workers[this.turn++ % this.workers.length]!;
-      to.postMessage(message(id), transfer);
+      (frame ? this.workers[worker]! : this.priorityPorts[worker]!).postMessage(message(id), transfer);
     });
   }
 
@@ -189,7 +217,7 @@ export class FramePool {
 
   /** Keeps the process alive while work is pending (workers and hash ports), or lets it exit. */
   private keepAlive(on: boolean): void {
-    for (const x of [...this.workers, ...this.hashPorts]) {
+    for (const x of [...this.workers, ...this.priorityPorts]) {
       if (on) x.ref();
       else x.unref();
     }
@@ -199,6 +227,8 @@ export class FramePool {
     const job = this.jobs.get(reply.id);
     if (!job) return;
     this.jobs.delete(reply.id);
+    this.queued[job.worker]!--;
+    if (job.frame) this.frames--;
     this.plainInFlight -= job.plainBytes;
     if ("error" in reply && reply.error !== undefined) job.reject(new Error(`frame worker failed: ${reply.error}`));
     else job.resolve(reply);
@@ -210,13 +240,15 @@ export class FramePool {
     this.failure = err;
     for (const job of this.jobs.values()) job.reject(err);
     this.jobs.clear();
+    this.queued.fill(0);
+    this.frames = 0;
     this.plainInFlight = 0;
     this.waiters.splice(0).forEach((r) => r());
   }
 
   /** Stops the workers. */
   async close(): Promise<void> {
-    for (const p of this.hashPorts) p.close();
+    for (const p of this.priorityPorts) p.close();
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

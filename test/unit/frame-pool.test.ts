@@ -144,6 +144,29 @@ describe("frame pool reading files", () => {
     });
   });
 
+  it("serves a batch of files ahead of the frames queued before it, and counts only frames in flight", async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const one = new FramePool(encKey, 1, idKey);
+    const dir = mkdtempSync(join(tmpdir(), "restorable-readfirst-"));
+    try {
+      writeFileSync(join(dir, "f"), "small file");
+      const order: string[] = [];
+      const frames = Array.from({ length: 20 }, (_, i) => one.encode(new Uint8Array(randomBytes(64 * 1024))).then(() => order.push(`frame ${i}`)));
+      const read = one.readFiles([join(dir, "f")], [10]).then(() => order.push("read"));
+      expect(one.inFlight).toBe(20); // the read is not a frame
+      await Promise.all([...frames, read]);
+      // The worker serves waiting reads before each frame: the read comes back after the frame it was
+      // encoding when the read arrived, not after all twenty.
+      expect(order.indexOf("read")).toBeLessThanOrEqual(2);
+      expect(one.inFlight).toBe(0);
+    } finally {
+      await one.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses to read without an id key", async () => {
     const plain = new FramePool(encKey, 1);
     try {

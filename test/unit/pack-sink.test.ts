@@ -61,6 +61,29 @@ describe("PackSink", () => {
     });
   }
 
+  it("makes a background producer wait at half the bounds a foreground one waits at", async () => {
+    const store = new MemoryStore();
+    const repo = await Repository.init(store, { kind: "password", password: "pw" }, { scryptN: 1024, packTarget: PACK_TARGET });
+    const pool = new FramePool(repo.keys.encKey, 1);
+    pools.push(pool);
+    const sink = new PackSink(repo, new ChunkIndex(), pool);
+    // 20 frames in flight: past the background bound (16 frames), short of the foreground one (32).
+    const frames = Array.from({ length: 20 }, () => pool.encode(new Uint8Array(randomBytes(1000))));
+    expect(pool.inFlight).toBe(20);
+    const chunk = (n: number) => new Uint8Array(randomBytes(100 + n));
+    const fg = chunk(1);
+    expect(sink.offer(sink.chunkId(fg), fg, 0)).toBeUndefined(); // taken at once
+    const background = sink.background();
+    const bg = chunk(2);
+    const wait = background.offer(background.chunkId(bg), bg, 0);
+    expect(wait).toBeInstanceOf(Promise);
+    await wait;
+    expect(pool.inFlight).toBeLessThan(16);
+    await Promise.all(frames);
+    await sink.finish();
+    expect(sink.stats.chunksNew).toBe(2);
+  });
+
   it("takes chunks from two producers at once: each chunk stored once, one upload at a time", async () => {
     const store = new MemoryStore();
     const repo = await Repository.init(store, { kind: "password", password: "pw" }, { scryptN: 1024, packTarget: PACK_TARGET });
