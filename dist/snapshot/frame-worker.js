@@ -26,10 +26,11 @@ const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
  * - `ReadRequest`: reads a batch of small files (each one chunk) and hashes
  *   them: SHA-256 of the content and its chunk id, HMAC-SHA-256 under the id
  *   key, as `Repository.chunkId` computes it (the pool's test compares them).
- * - `HashRequest`, on a port of their own (`workerData.hashPort`) and ahead of
- *   any queued frame: hashes the next block of a large file cut in fixed-size
+ * - `HashRequest`: hashes the next block of a large file cut in fixed-size
  *   chunks (the chunk ids of its pieces, and the block into the file's running
  *   SHA-256; a stream's blocks all go to one worker, in order).
+ * Reads and hashes come on a port of their own (`workerData.priorityPort`)
+ * and are served ahead of any queued frame: the main thread waits for them.
  *
  * Loaded both as compiled `build/repo/frame-worker.js` and, under vitest, as
  * this `.ts` file through Node 24's type stripping: so it stays erasable
@@ -148,28 +149,37 @@ function hashBlock(req) {
     return { block, ids };
 }
 /**
- * The port hash requests come on. They are served ahead of queued frames (`serveHashes` before each
- * frame): the main thread waits for a block's ids before it can go on, and a block queued behind a
- * worker's frames left it idle 41 % of a D1 snapshot.
+ * The port reads and hashes come on. They are served ahead of queued frames (`servePriority` before each
+ * frame), because a thread waits for each of them: a database block queued behind a worker's frames left
+ * the main thread idle 41 % of a D1 snapshot, and a batch of small files behind them kept the walk
+ * waiting (D1: 3.0-3.2 s of waits for batches with a deeper frame queue, 1.0-1.1 s served ahead).
  */
-const hashPort = external_node_worker_threads_namespaceObject.workerData.hashPort;
-function serveHash(msg) {
+const priorityPort = external_node_worker_threads_namespaceObject.workerData.priorityPort;
+function servePriorityRequest(msg) {
     try {
-        const reply = { id: msg.id, ...hashBlock(msg.hash) };
-        hashPort.postMessage(reply, reply.block ? [reply.block.buffer] : []);
+        if ("read" in msg) {
+            if (!idKey)
+                throw new Error("this pool was started without an id key: it cannot read files");
+            const { data, files } = readBatch(msg.read.paths, msg.read.sizes, msg.read.buffer);
+            priorityPort.postMessage({ id: msg.id, data, files }, [data.buffer]);
+        }
+        else {
+            const reply = { id: msg.id, ...hashBlock(msg.hash) };
+            priorityPort.postMessage(reply, reply.block ? [reply.block.buffer] : []);
+        }
     }
     catch (err) {
-        hashPort.postMessage({ id: msg.id, error: err.message });
+        priorityPort.postMessage({ id: msg.id, error: err.message });
     }
 }
-/** Serves every hash request waiting on the port, now. */
-function serveHashes() {
-    if (!hashPort)
+/** Serves every read and hash request waiting on the priority port, now. */
+function servePriority() {
+    if (!priorityPort)
         return;
-    for (let m = (0,external_node_worker_threads_namespaceObject.receiveMessageOnPort)(hashPort); m; m = (0,external_node_worker_threads_namespaceObject.receiveMessageOnPort)(hashPort))
-        serveHash(m.message);
+    for (let m = (0,external_node_worker_threads_namespaceObject.receiveMessageOnPort)(priorityPort); m; m = (0,external_node_worker_threads_namespaceObject.receiveMessageOnPort)(priorityPort))
+        servePriorityRequest(m.message);
 }
-hashPort?.on("message", serveHash);
+priorityPort?.on("message", servePriorityRequest);
 /**
  * A zstd context per frame (zstdCompressSync). A streaming context kept for the
  * worker's life (ZSTD_e_end per frame) left less freed workspace in the
@@ -222,19 +232,7 @@ const gc = (0,external_node_vm_namespaceObject.runInNewContext)("gc");
 const collect = () => gc({ type: "minor" });
 let sinceGc = 0;
 external_node_worker_threads_namespaceObject.parentPort.on("message", (msg) => {
-    serveHashes();
-    if ("read" in msg) {
-        try {
-            if (!idKey)
-                throw new Error("this pool was started without an id key: it cannot read files");
-            const { data, files } = readBatch(msg.read.paths, msg.read.sizes, msg.read.buffer);
-            external_node_worker_threads_namespaceObject.parentPort.postMessage({ id: msg.id, data, files }, [data.buffer]);
-        }
-        catch (err) {
-            external_node_worker_threads_namespaceObject.parentPort.postMessage({ id: msg.id, error: err.message });
-        }
-        return;
-    }
+    servePriority();
     sinceGc += msg.plain.length;
     if (sinceGc >= GC_EVERY_BYTES) {
         sinceGc = 0;

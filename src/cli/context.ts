@@ -117,14 +117,27 @@ export class CliContext {
    * 1,000 index files spent about 0.25 s of CPU filling it, and a later run saved nothing).
    */
   async withRepo<T>(fn: (opened: OpenedRepository) => Promise<T>): Promise<T> {
-    const opened = await openRepository(await this.openInputs());
+    return this.withRepoOpening(async (opening) => fn(await opening));
+  }
+
+  /**
+   * `withRepo` for a command that can start before the repository is open (a snapshot walks its sources
+   * while the key is derived): `fn` gets the opening, which rejects as `openRepository` does.
+   */
+  async withRepoOpening<T>(fn: (opening: Promise<OpenedRepository>) => Promise<T>): Promise<T> {
+    const opening = this.openInputs()
+      .then(openRepository)
+      .then((opened) => {
+        const cache = indexCacheRoot(this.io.env);
+        if (cache && isRemoteLocation(opened.location)) opened.repo.useIndexCache(cache);
+        for (const w of opened.warnings) this.warn(w);
+        return opened;
+      });
+    opening.catch(() => undefined); // fn may fail before it awaits the opening
     try {
-      const cache = indexCacheRoot(this.io.env);
-      if (cache && isRemoteLocation(opened.location)) opened.repo.useIndexCache(cache);
-      for (const w of opened.warnings) this.warn(w);
-      return await fn(opened);
+      return await fn(opening);
     } finally {
-      await opened.close();
+      await (await opening.catch(() => undefined))?.close();
     }
   }
 

@@ -60,7 +60,8 @@ export function parseRawKey(text: string, field: string): Uint8Array {
   throw new ConfigError(`${field}: expected a 32-byte key as 64 hex digits or base64 (44 characters)`, { field });
 }
 
-function kek(secret: Secret, slot: Pick<KeySlot, "scrypt">): Uint8Array {
+/** The key-encryption key of a slot: scrypt of the password (on the thread pool), or HKDF of the raw key. */
+async function kek(secret: Secret, slot: Pick<KeySlot, "scrypt">): Promise<Uint8Array> {
   if (secret.kind === "raw") return hkdf(secret.key, "restorable/v1/raw-key-slot");
   const s = slot.scrypt;
   if (!s) throw new IntegrityError("password key slot lacks scrypt parameters");
@@ -70,15 +71,16 @@ function kek(secret: Secret, slot: Pick<KeySlot, "scrypt">): Uint8Array {
 /**
  * Wraps `master` in a new slot opened by `secret`.
  * @param repoId bound into the wrapping as additional data, so a slot cannot be moved to another repository.
+ * @throws IntegrityError never in practice (a slot made here always has its scrypt parameters).
  */
-export function createKeySlot(
+export async function createKeySlot(
   master: Uint8Array,
   secret: Secret,
   repoId: string,
   meta: { readonly id: string; readonly host: string; readonly now: Date; readonly label?: string; readonly scrypt?: ScryptParams },
-): KeySlot {
+): Promise<KeySlot> {
   const scrypt = secret.kind === "password" ? { ...(meta.scrypt ?? DEFAULT_SCRYPT), salt: Buffer.from(random(32)).toString("base64") } : undefined;
-  const wrapped = seal(kek(secret, { scrypt }), master, new TextEncoder().encode(repoId));
+  const wrapped = seal(await kek(secret, { scrypt }), master, new TextEncoder().encode(repoId));
   return {
     format: 1,
     id: meta.id,
@@ -95,10 +97,10 @@ export function createKeySlot(
  * Opens one slot.
  * @returns the 32-byte master secret, or undefined when `secret` does not open this slot.
  */
-export function tryOpenKeySlot(slot: KeySlot, secret: Secret, repoId: string): Uint8Array | undefined {
+export async function tryOpenKeySlot(slot: KeySlot, secret: Secret, repoId: string): Promise<Uint8Array | undefined> {
   if (slot.kind !== secret.kind) return undefined;
   try {
-    const master = open(kek(secret, slot), new Uint8Array(Buffer.from(slot.wrapped, "base64")), new TextEncoder().encode(repoId));
+    const master = open(await kek(secret, slot), new Uint8Array(Buffer.from(slot.wrapped, "base64")), new TextEncoder().encode(repoId));
     return master.length === KEY_BYTES ? master : undefined;
   } catch (err) {
     if (err instanceof IntegrityError) return undefined;
@@ -107,12 +109,12 @@ export function tryOpenKeySlot(slot: KeySlot, secret: Secret, repoId: string): U
 }
 
 /**
- * Opens the first slot that `secret` fits.
+ * Opens the first slot that `secret` fits, one slot at a time (each password slot's scrypt holds 128 MiB).
  * @throws WrongKeyError when none does.
  */
-export function openKeySlots(slots: readonly KeySlot[], secret: Secret, repoId: string): { master: Uint8Array; slot: KeySlot } {
+export async function openKeySlots(slots: readonly KeySlot[], secret: Secret, repoId: string): Promise<{ master: Uint8Array; slot: KeySlot }> {
   for (const slot of slots) {
-    const master = tryOpenKeySlot(slot, secret, repoId);
+    const master = await tryOpenKeySlot(slot, secret, repoId);
     if (master) return { master, slot };
   }
   throw new WrongKeyError(`no key slot opens with the ${secret.kind === "password" ? "password" : "raw key"} given (${slots.length} slot(s) tried)`);

@@ -84,7 +84,7 @@ export class Repository {
       capabilities,
     };
     const master = random(32);
-    const slot = createKeySlot(master, secret, config.id, {
+    const slot = await createKeySlot(master, secret, config.id, {
       id: toHex(random(8)),
       host: hostname(),
       now,
@@ -110,7 +110,7 @@ export class Repository {
   static async open(store: ObjectStore, secret: Secret): Promise<Repository> {
     const config = await readConfig(store);
     const slots = await listKeySlots(store);
-    const { master, slot } = openKeySlots(slots, secret, config.id);
+    const { master, slot } = await openKeySlots(slots, secret, config.id);
     return new Repository(store, config, deriveKeys(master), slot, master);
   }
 
@@ -147,7 +147,7 @@ export class Repository {
 
   /** Adds a slot for `secret` and returns it. */
   async addKeySlot(secret: Secret, label?: string, scryptN?: number): Promise<KeySlot> {
-    const slot = createKeySlot(this.master, secret, this.config.id, {
+    const slot = await createKeySlot(this.master, secret, this.config.id, {
       id: toHex(random(8)),
       host: hostname(),
       now: new Date(),

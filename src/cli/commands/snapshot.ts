@@ -35,10 +35,13 @@ export function registerSnapshot(program: Command, ctx: CliContext): void {
       } else throw new ConfigError("nothing to back up: name PATHs (restorable snapshot PATH...) or give a restorable.yml with sources: (--config)", { field: "sources" });
       const file = fromConfig ? loaded?.config : undefined;
       const tags = [...new Set([...(file?.tags ?? []), ...flags.tag])];
-      await ctx.withRepo(async ({ repo }) => {
-        // The RPO canary (docs/drills.md): a marker row with the current time, written just before the sources are read.
+      // The repository opens (scrypt) while the snapshot starts walking the sources.
+      await ctx.withRepoOpening(async (opening) => {
+        // The RPO canary (docs/drills.md): a marker row with the current time, written just before the sources are
+        // read, once the repository opened (a wrong password writes nothing).
         let canary: string | null = null;
         if (loaded && file?.drill?.canary) {
+          await opening;
           try {
             canary = writeCanary(resolve(loaded.dir, file.drill.canary.db), file.drill.canary.write);
           } catch (err) {
@@ -48,7 +51,7 @@ export function registerSnapshot(program: Command, ctx: CliContext): void {
         const progress = ctx.progress("snapshot");
         let result;
         try {
-          result = await snapshot(repo, {
+          result = await snapshot(opening.then((o) => o.repo), {
             sources, tags,
             ...(time ? { time } : {}),
             ...(flags.host ? { host: flags.host } : {}),

@@ -10,11 +10,11 @@
  *   earlier ones are chunked, hashed and packed;
  * all handed out in walk order.
  *
- * A SQLite entry points at a temporary copy: everything queued is handed out
- * first and the database before the walk goes on. The walker deletes the
- * copy as soon as the next entry is asked for, or, when the caller owns it
- * (`release`), copies the next database only after its release: held back
- * here, the walk could wait for it forever.
+ * A SQLite entry points at a temporary copy. When the caller owns it
+ * (`release`: stored alongside the walk, listed after it), it is handed out
+ * at once, ahead of the entries queued. Otherwise the walker deletes the copy
+ * as soon as the next entry is asked for: everything queued is handed out
+ * first and the database before the walk goes on.
  */
 import { open } from "node:fs/promises";
 import type { SourceEntry } from "../../sources/types.js";
@@ -133,6 +133,10 @@ export async function* readAhead(entries: AsyncIterable<SourceEntry>, options: R
     return head.item;
   };
   for await (const entry of entries) {
+    if (entry.release) {
+      yield { entry }; // a copy the consumer stores alongside and lists later: no need to keep its place
+      continue;
+    }
     if (entry.sqlite) {
       while (queue.length) yield next();
       yield { entry };

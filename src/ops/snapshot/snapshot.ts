@@ -23,7 +23,8 @@ import type { SourceWarning } from "../../sources/types.js";
 import { VERSION } from "../../version.js";
 import { checkStructure } from "../verify/structure.js";
 import { makeWorkDir, sweepWorkDirs } from "../work-dir.js";
-import { originOf, storeSource, type SourceRun } from "./source.js";
+import { HeadStart, type HeadStartBounds } from "./head-start.js";
+import { originOf, readSource, storeSource, type SourceRun } from "./source.js";
 import { FileStorer } from "./store-file.js";
 
 /** One source to read. Paths may be relative to the working directory. */
@@ -65,11 +66,22 @@ export interface SnapshotResult {
 }
 
 /**
- * Takes a snapshot of `options.sources`.
- * @throws SourceError (a source missing or unreadable, a declared database corrupt), HookError, LockedError,
- *   LockLostError, StoreError. In every case nothing is committed.
+ * Entries of the first source walked while the repository opens, then ahead of the snapshot loop, at
+ * most (a few hundred bytes each). A head start of 16,384 entries kept D1's walk paused, and with it
+ * the hand-over of its database copy, until the loop had caught up (0.4-0.7 s); walking that far ahead
+ * for the whole snapshot cost 30-45 MB of peak RSS and more CPU than it saved.
  */
-export async function snapshot(repo: Repository, options: SnapshotOptions): Promise<SnapshotResult> {
+const HEAD_START: HeadStartBounds = { headStart: 4096, ahead: 512 };
+
+/**
+ * Takes a snapshot of `options.sources`. `repository` may still be opening (its key being derived): the first
+ * source's walk starts meanwhile (head-start.ts). What acts on the user's side waits for it to open (the pre hook,
+ * a command source), so a wrong password runs nothing.
+ * @throws SourceError (a source missing or unreadable, a declared database corrupt), HookError, LockedError,
+ *   LockLostError, StoreError; whatever opening the repository threw (WrongKeyError, NotARepositoryError),
+ *   then without running any hook. In every case nothing is committed.
+ */
+export async function snapshot(repository: Repository | Promise<Repository>, options: SnapshotOptions): Promise<SnapshotResult> {
   const started = performance.now();
   const env = safeEnv(process.env, options.envAllow ? [...options.envAllow] : undefined);
   const warnings: SourceWarning[] = [];
@@ -78,6 +90,9 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
     options.onWarning?.(w);
   };
   assertUniqueNames(options.sources);
+  const opening = Promise.resolve(repository);
+  opening.catch(() => undefined); // awaited below, after the walk started
+  let repo = options.hooks?.pre ? await opening : undefined;
   if (options.hooks?.pre) {
     try {
       await runHook({ name: "pre", command: options.hooks.pre, env });
@@ -88,6 +103,16 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
   }
   await sweepWorkDirs(); // database copies a killed snapshot left behind
   const tempDir = await makeWorkDir("snap");
+  // Not a command source: running the user's command is for after the repository opened.
+  const head = options.sources[0]!;
+  const first = head.kind === "command" ? undefined : new HeadStart(readSource(head, tempDir, env, onWarning), HEAD_START);
+  try {
+    repo ??= await opening;
+  } catch (err) {
+    await first?.cancel();
+    await rm(tempDir, { recursive: true, force: true });
+    throw err;
+  }
   let lock: RepoLock | undefined;
   let pool: FramePool | undefined;
   let failure: unknown;
@@ -106,7 +131,7 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
       sink, reader, pool, tempDir, env, parent, onWarning,
       gearSeed: repo.keys.gearSeed,
       storer: new FileStorer(sink, gear, pool),
-      dbStorer: new FileStorer(sink, gear, pool),
+      dbStorer: new FileStorer(sink.background(), gear, pool),
       totals: { files: 0, dirs: 0, symlinks: 0, bytes: 0, bytesRead: 0 },
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     };
@@ -114,7 +139,7 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
     const time = options.time ?? new Date();
     const records: SourceRecord[] = [];
     try {
-      for (const spec of options.sources) records.push(await storeSource(run, spec));
+      for (const [i, spec] of options.sources.entries()) records.push(await storeSource(run, spec, i === 0 ? first : undefined));
       const { indexFile } = await sink.finish();
       const id = newSnapshotId(time.getTime());
       const manifest: SnapshotManifest = {
@@ -149,6 +174,7 @@ export async function snapshot(repo: Repository, options: SnapshotOptions): Prom
     throw err;
   } finally {
     try {
+      await first?.cancel(); // not consumed when the lock or the index failed: stop the walk and its copy
       await pool?.close();
       await lock?.release();
     } finally {

@@ -18,6 +18,7 @@ import { ListingLookup, ListingWriter, encodeChunkList } from "../../repo/listin
 import type { PackSink } from "../../repo/pack-sink.js";
 import { runCommandSource, sqliteFileSource, walkDirectory } from "../../sources/index.js";
 import type { SourceEntry, SourceWarning } from "../../sources/types.js";
+import type { HeadStart } from "./head-start.js";
 import { readAhead, type Preloaded } from "./read-ahead.js";
 import type { SnapshotProgress, SourceSpec } from "./snapshot.js";
 import type { FileStorer } from "./store-file.js";
@@ -57,15 +58,15 @@ export interface SourceRun {
 
 /**
  * Stores one source and writes its listing: entries in walk order, then the databases, each with its
- * capture facts.
+ * capture facts. `started`: the source's walk, begun earlier (a HeadStart of `readSource`); by default it begins here.
  * @returns the source's record for the manifest.
  * @throws SourceError (missing or unreadable source, a declared database SQLite refuses), and whatever the
  *   sink throws. A database being stored alongside the walk is stopped and awaited before this throws.
  */
-export async function storeSource(run: SourceRun, spec: SourceSpec): Promise<SourceRecord> {
+export async function storeSource(run: SourceRun, spec: SourceSpec, started?: HeadStart): Promise<SourceRecord> {
   const { sink, totals } = run;
   const parentListing = run.parent ? await loadParentListing(run.reader, run.parent, spec) : undefined;
-  const startedAt = Date.now();
+  const startedAt = started?.startedAt ?? Date.now();
   const listing = new ListingWriter(sink, run.gearSeed);
   const databases: SourceRecord["databases"][number][] = [];
   /** Listing entries of the databases stored alongside the walk: added after it, where databases always came. */
@@ -119,44 +120,56 @@ export async function storeSource(run: SourceRun, spec: SourceSpec): Promise<Sou
     }
   };
 
+  /** Stores one entry of the walk, or hands a database copy to the background. */
+  const storeEntry = async (entry: SourceEntry, content: Promise<Preloaded | undefined> | undefined): Promise<void> => {
+    if (backgroundFailure) throw backgroundFailure.err;
+    const base: ListingEntry = {
+      p: entry.path, t: typeLetter(entry.type), m: entry.mode, u: entry.uid, g: entry.gid,
+      mt: entry.mtimeMs, ct: entry.ctimeMs, i: entry.ino, s: entry.size,
+    };
+    if (entry.type === "dir") {
+      totals.dirs++;
+      await listing.add(base);
+    } else if (entry.type === "symlink") {
+      totals.symlinks++;
+      await listing.add({ ...base, l: entry.linkTarget ?? "" });
+    } else if (entry.release) {
+      // A database copy the walk handed over: stored while the walk goes on.
+      const task = storeFile(run.dbStorer, entry, base, content).then((done) => {
+        if (!done) return;
+        totals.files++;
+        bytes += entry.size;
+        stored.push(done);
+        progress(entry);
+      });
+      task.catch((err: unknown) => {
+        backgroundFailure ??= { err };
+      });
+      background.push(task);
+    } else {
+      const old = content ? undefined : unchanged(entry);
+      const done = old ? { ...base, h: old.h, ...(old.c ? { c: old.c } : {}), ...(old.cl ? { cl: old.cl } : {}) } : await storeFile(run.storer, entry, base, content);
+      if (!done) return;
+      totals.files++;
+      bytes += entry.size;
+      await listing.add(done);
+      progress(entry);
+    }
+  };
+
   try {
-    for await (const { entry, content } of readAhead(readSource(spec, run.tempDir, run.env, run.onWarning), {
+    for await (const { entry, content } of readAhead(started ?? readSource(spec, run.tempDir, run.env, run.onWarning), {
       wanted: (e) => !unchanged(e),
       // A file up to FastCDC's minimum size is one chunk: a worker can read and hash it whole.
       batches: { reader: run.pool, maxFileBytes: CDC_DATA.minSize },
     })) {
-      if (backgroundFailure) throw backgroundFailure.err;
-      const base: ListingEntry = {
-        p: entry.path, t: typeLetter(entry.type), m: entry.mode, u: entry.uid, g: entry.gid,
-        mt: entry.mtimeMs, ct: entry.ctimeMs, i: entry.ino, s: entry.size,
-      };
-      if (entry.type === "dir") {
-        totals.dirs++;
-        await listing.add(base);
-      } else if (entry.type === "symlink") {
-        totals.symlinks++;
-        await listing.add({ ...base, l: entry.linkTarget ?? "" });
-      } else if (entry.release) {
-        // A database copy the walk handed over: stored while the walk goes on.
-        const task = storeFile(run.dbStorer, entry, base, content).then((done) => {
-          if (!done) return;
-          totals.files++;
-          bytes += entry.size;
-          stored.push(done);
-          progress(entry);
-        });
-        task.catch((err: unknown) => {
-          backgroundFailure ??= { err };
-        });
-        background.push(task);
-      } else {
-        const old = content ? undefined : unchanged(entry);
-        const done = old ? { ...base, h: old.h, ...(old.c ? { c: old.c } : {}), ...(old.cl ? { cl: old.cl } : {}) } : await storeFile(run.storer, entry, base, content);
-        if (!done) continue;
-        totals.files++;
-        bytes += entry.size;
-        await listing.add(done);
-        progress(entry);
+      try {
+        await storeEntry(entry, content);
+      } catch (err) {
+        // Before leaving the loop, which stops the walk: a walk waiting for a database's release gets it
+        // once the database stored alongside stops, at its next chunk.
+        sink.cancel(err);
+        throw err;
       }
     }
     await Promise.all(background);
@@ -179,7 +192,12 @@ export function originOf(spec: SourceSpec): string {
   return spec.kind === "command" ? spec.command.join(" ") : resolve(spec.path);
 }
 
-async function* readSource(spec: SourceSpec, tempDir: string, env: Record<string, string>, onWarning: (w: SourceWarning) => void): AsyncGenerator<SourceEntry> {
+/**
+ * The entries of one source, in listing order: a directory walk (databases handed over as their copies are
+ * ready), a declared database's copy, or a command's output. Copies and output go to `tempDir`.
+ * @throws SourceError (missing or unreadable source, a declared database SQLite refuses, a failed command).
+ */
+export async function* readSource(spec: SourceSpec, tempDir: string, env: Record<string, string>, onWarning: (w: SourceWarning) => void): AsyncGenerator<SourceEntry> {
   if (spec.kind === "directory") {
     yield* walkDirectory(resolve(spec.path), {
       databases: "when-copied",
