@@ -69,7 +69,7 @@ export interface SnapshotResult {
  * Entries of the first source walked while the repository opens, then ahead of the snapshot loop, at
  * most (a few hundred bytes each). A head start of 16,384 entries kept D1's walk paused, and with it
  * the hand-over of its database copy, until the loop had caught up (0.4-0.7 s); walking that far ahead
- * for the whole snapshot cost 30-45 MB of peak RSS and more CPU than it saved.
+ * for the whole snapshot cost 30-35 MB of peak RSS and more CPU than it saved.
  */
 const HEAD_START: HeadStartBounds = { headStart: 4096, ahead: 512 };
 

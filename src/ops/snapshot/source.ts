@@ -41,7 +41,7 @@ export interface SourceRun {
   readonly pool: FramePool;
   /** Stores files in walk order. */
   readonly storer: FileStorer;
-  /** Stores the databases a walk hands over, alongside `storer` (one at a time). */
+  /** Stores the databases a walk hands over, alongside `storer` (one at a time), in the sink's background lane. */
   readonly dbStorer: FileStorer;
   /** The repository's FastCDC gear seed, for the listing writer. */
   readonly gearSeed: Uint8Array;
