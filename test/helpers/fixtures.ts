@@ -17,6 +17,24 @@ export async function tempDir(prefix = "restorable-test-"): Promise<{ path: stri
 }
 
 /**
+ * Writes a WAL-mode SQLite database at `path` with table `t(id INTEGER PRIMARY KEY, v BLOB)` holding
+ * `rows` rows of `rowBytes` random bytes, in one transaction.
+ */
+export function writeWalDatabase(path: string, rows: number, rowBytes: number): void {
+  const db = new Database(path);
+  try {
+    db.pragma("journal_mode = WAL");
+    db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
+    const ins = db.prepare("INSERT INTO t(v) VALUES (randomblob(?))");
+    db.transaction(() => {
+      for (let i = 0; i < rows; i++) ins.run(rowBytes);
+    })();
+  } finally {
+    db.close();
+  }
+}
+
+/**
  * Builds an application-like tree in `dir`: a WAL-mode SQLite database with
  * rows, a bare git repository (real `git`) with an executable hook, plain
  * files (binary, text, empty), nested folders and a symlink.

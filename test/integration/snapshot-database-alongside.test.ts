@@ -19,7 +19,7 @@ import { verify } from "../../src/ops/verify/verify.js";
 import { Repository } from "../../src/repo/repository.js";
 import { FaultyStore } from "../../src/store/faulty.js";
 import { LocalStore } from "../../src/store/local.js";
-import { expectSameTree, tempDir } from "../helpers/fixtures.js";
+import { expectSameTree, tempDir, writeWalDatabase } from "../helpers/fixtures.js";
 
 const password = { kind: "password", password: "pw" } as const;
 const TREE_FILES = 4000;
@@ -33,14 +33,7 @@ beforeEach(async () => {
   dir = await tempDir();
   src = join(dir.path, "src");
   await mkdir(join(src, "tree"), { recursive: true });
-  const db = new Database(join(src, "a.sqlite"));
-  db.pragma("journal_mode = WAL");
-  db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
-  const ins = db.prepare("INSERT INTO t(v) VALUES (randomblob(1024))");
-  db.transaction(() => {
-    for (let i = 0; i < ROWS; i++) ins.run();
-  })();
-  db.close();
+  writeWalDatabase(join(src, "a.sqlite"), ROWS, 1024);
   for (let i = 0; i < TREE_FILES; i++) await writeFile(join(src, "tree", `f${String(i).padStart(5, "0")}.txt`), `file ${i}\n`);
   await writeFile(join(src, "tree", "big.bin"), Buffer.alloc(3 * 1024 * 1024, 5));
 });

@@ -9,14 +9,13 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WrongKeyError } from "../../src/core/errors.js";
 import { snapshot } from "../../src/ops/snapshot/snapshot.js";
 import { verify } from "../../src/ops/verify/verify.js";
 import { Repository } from "../../src/repo/repository.js";
 import { LocalStore } from "../../src/store/local.js";
-import { tempDir } from "../helpers/fixtures.js";
+import { tempDir, writeWalDatabase } from "../helpers/fixtures.js";
 
 const password = { kind: "password", password: "pw" } as const;
 
@@ -28,14 +27,7 @@ beforeEach(async () => {
   dir = await tempDir();
   src = join(dir.path, "src");
   await mkdir(join(src, "files"), { recursive: true });
-  const db = new Database(join(src, "app.sqlite"));
-  db.pragma("journal_mode = WAL");
-  db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
-  const ins = db.prepare("INSERT INTO t(v) VALUES (randomblob(512))");
-  db.transaction(() => {
-    for (let i = 0; i < 2000; i++) ins.run();
-  })();
-  db.close();
+  writeWalDatabase(join(src, "app.sqlite"), 2000, 512);
   for (let i = 0; i < 50; i++) await writeFile(join(src, "files", `f${i}`), `file ${i}\n`);
   // A temp folder of this file's own: work folders are looked at below.
   process.env.TMPDIR = join(dir.path, "tmp");
