@@ -92,8 +92,9 @@ export async function snapshot(repository: Repository | Promise<Repository>, opt
   assertUniqueNames(options.sources);
   const opening = Promise.resolve(repository);
   opening.catch(() => undefined); // awaited below, after the walk started
-  let repo = options.hooks?.pre ? await opening : undefined;
+  let repo: Repository | undefined;
   if (options.hooks?.pre) {
+    repo = await opening; // a wrong password runs no hook
     try {
       await runHook({ name: "pre", command: options.hooks.pre, env });
     } catch (err) {
